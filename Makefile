@@ -1,0 +1,57 @@
+# Developer entry points. `make test` and `make demo` work on a fresh clone on a fresh Debian
+# machine: the venv is created and the package installed on first use.
+#
+#   make install   create .venv and pip install -e '.[test]' (again whenever pyproject.toml changes)
+#   make demo      run the gateway with a demo account and simulated stations (DEMO_ARGS=...)
+#   make test      both backends against throw-away Postgres/Redis/Mosquitto (PYTEST_ARGS=...)
+#   make bench     benchmarks (BENCH_ARGS=...)
+#   make lint      ruff
+#   make clean     remove the venv, local database, outbox and caches
+
+SHELL := /bin/bash
+PYTHON3 ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Touched after a successful install; newer than pyproject.toml means the install is current.
+STAMP := $(VENV)/.installed
+
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+BENCH_ARGS ?=
+
+.PHONY: install venv demo test bench lint clean
+
+# The interpreter is the real file target: a half-created .venv folder without it is redone.
+$(PY):
+	$(PYTHON3) -m venv $(VENV)
+
+# `make .venv` and `make venv` only create the environment.
+$(VENV): $(PY)
+venv: $(PY)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/andon demo $(DEMO_ARGS)
+
+test: install
+	bash scripts/test.sh $(PYTEST_ARGS)
+
+# wrk comes from Debian; services.sh installs it (and the servers) only if missing.
+bench: install
+	bash scripts/services.sh ensure_packages
+	$(PY) -m bench $(BENCH_ARGS)
+
+# ruff is not a test dependency; it is installed into the venv the first time lint runs.
+lint: install
+	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q ruff
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) andon.db andon.db-journal andon.db-wal andon.db-shm outbox \
+		.pytest_cache .ruff_cache .mypy_cache build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Composition: settings, the app factory, its lifespan and the command line."""

@@ -1,0 +1,123 @@
+"""create_app(): the Starlette application with its lifespan (database, bus, authenticator)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match, Route
+from tortoise.contrib.starlette import RegisterTortoise
+
+import rest_compat.routes  # noqa: F401  # registers every /api path
+from gateway import probes
+from gateway.database import tortoise_config
+from gateway.settings import Settings
+from realtime.bus import Bus, LocalBus
+from realtime.redis_bus import RedisBus
+from resolvers.authentication import Authenticator, FailureLimiter
+from resolvers.changes import install_publisher
+from resolvers.errors import DomainError, ErrorCode
+from rest_compat import responses
+from rest_compat.endpoint import ENDPOINTS, asgi_handler
+
+log = logging.getLogger(__name__)
+
+
+def _version() -> str:
+    try:
+        return version("andon")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def build_bus(settings: Settings) -> Bus:
+    return RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
+
+
+def _probes(settings: Settings, bus: Bus) -> dict[str, probes.Probe]:
+    async def bus_state() -> str:
+        return bus.state()
+
+    return {
+        "database": probes.cached(probes.database, 2.0),
+        "bus": bus_state,
+        "mqtt": probes.cached(probes.mqtt(settings.mqtt_url)) if settings.mqtt_url else probes.disabled(),
+        "mailer": probes.cached(probes.smtp(settings.smtp_url)) if settings.smtp_url else probes.disabled(),
+    }
+
+
+def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette's lifespan protocol
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            bus = build_bus(settings)
+            authenticator = Authenticator(
+                limiter=FailureLimiter(settings.auth_fail_limit, settings.auth_fail_window_seconds),
+                system_key=settings.system_api_key,
+                cache_seconds=settings.credential_cache_seconds,
+                cache_trusted=lambda: bus.reliable,
+            )
+            bus.subscribe(authenticator.on_change)
+            await bus.start()
+            install_publisher(bus)
+            app.state.bus = bus
+            app.state.authenticator = authenticator
+            app.state.probes = _probes(settings, bus)
+            try:
+                yield
+            finally:
+                install_publisher(None)
+                await bus.stop()
+
+    return lifespan
+
+
+async def _not_found(request: Request) -> Response:
+    """Unknown /api path → 404 JSON; a known path with another method → 405 JSON."""
+    allowed = sorted({ep.method for ep in ENDPOINTS if _path_matches(request, ep.path)})
+    if allowed:
+        exc = DomainError(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here; use {', '.join(allowed)}")
+        response = responses.error(exc)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return responses.error(DomainError(ErrorCode.NOT_FOUND, f"no such path: {request.url.path}"))
+
+
+def _path_matches(request: Request, path: str) -> bool:
+    match, _ = Route(path, _not_found).matches({**request.scope, "method": "GET", "type": "http"})
+    return match is not Match.NONE
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return await _not_found(request)
+    code = {405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE}.get(exc.status_code, ErrorCode.VALIDATION)
+    return responses.error(DomainError(code, str(exc.detail)))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # Logged with its traceback here; the client gets a stable body and never the traceback.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return responses.error(DomainError(ErrorCode.INTERNAL, "internal error; it has been logged"))
+
+
+def create_app(settings: Settings) -> Starlette:
+    routes = [Route(ep.path, asgi_handler(ep), methods=[ep.method]) for ep in ENDPOINTS]
+    routes.append(Route("/api/{rest:path}", _not_found,
+                        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]))
+    app = Starlette(
+        routes=routes,
+        lifespan=_lifespan(settings),
+        exception_handlers={HTTPException: _http_exception, Exception: _server_error},
+    )
+    app.state.settings = settings
+    app.state.version = _version()
+    app.state.openapi = None
+    return app

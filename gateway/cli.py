@@ -1,0 +1,180 @@
+"""The `andon` command (SPEC section 13)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from gateway.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Andon downtime-monitoring gateway.")
+account_app = typer.Typer(no_args_is_help=True, help="Manage accounts.")
+apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+app.add_typer(account_app, name="account")
+app.add_typer(apikey_app, name="apikey")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"andon: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        _fail(str(exc), 2)
+    logging.basicConfig(level=settings.python_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _migrate(settings: Settings) -> None:
+    from gateway.database import migrate, pending_migrations
+
+    try:
+        pending = asyncio.run(pending_migrations(settings.database_url))
+        asyncio.run(migrate(settings.database_url))
+    except Exception as exc:  # any failure: one clear line and a non-zero exit
+        _fail(f"migration failed on {_safe_url(settings.database_url)}: {type(exc).__name__}: {exc}")
+    typer.echo(f"applied {len(pending)} migration(s): {', '.join(pending)}" if pending else "database is up to date")
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the schema migrations of the configured database (idempotent)."""
+    _migrate(_settings())
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.database import pending_migrations
+
+    try:
+        pending = asyncio.run(pending_migrations(settings.database_url))
+    except Exception as exc:
+        _fail(f"cannot open the database {_safe_url(settings.database_url)}: {type(exc).__name__}: {exc}")
+    if pending:
+        _fail(f"the database is not migrated ({len(pending)} pending): run `andon migrate` first")
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+        proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=8, access_log=settings.log_level == "debug", lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        _fail(f"could not start serving on {settings.host}:{settings.port}")
+
+
+@app.command()
+def serve() -> None:
+    """Run the gateway until SIGTERM or SIGINT."""
+    _serve(_settings())
+
+
+@app.command()
+def demo() -> None:
+    """Migrate, create the demo account and serve it."""
+    from gateway.demo import ensure_demo_account
+    from gateway.scripting import database_session
+
+    settings = _settings()
+    _migrate(settings)
+
+    async def prepare() -> str:
+        async with database_session(settings):
+            return await ensure_demo_account()
+
+    key = asyncio.run(prepare())
+    base = f"http://{settings.host}:{settings.port}"
+    typer.echo(
+        f"\nAndon demo\n  API:      {base}/api/station\n  OpenAPI:  {base}/api/openapi.json\n"
+        f"  Health:   {base}/api/health\n  API key:  {key}\n\n"
+        f'  curl -H "X-API-KEY: {key}" {base}/api/station\n'
+    )
+    sys.stdout.flush()
+    _serve(settings)
+
+
+@account_app.command("create")
+def account_create(
+    domain: Annotated[str, typer.Option(help="The account's email domain, e.g. acme.com")],
+    plant_name: Annotated[str, typer.Option(help="Name of the first plant")],
+    account_id: Annotated[str | None, typer.Option(help="Account id (default: a slug of the domain)")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone of the first plant")] = "UTC",
+) -> None:
+    """Create an account with its first plant, an admin user and an API key (printed once)."""
+    from pydantic import ValidationError
+
+    from gateway.scripting import database_session
+    from models.roles import Role
+    from resolvers.accounts import create_account
+    from resolvers.actor import SYSTEM_ACCOUNT, Actor
+    from resolvers.errors import DomainError
+    from resolvers.inputs import NewAccountIn
+
+    settings = _settings()
+    system = Actor(account_id=SYSTEM_ACCOUNT, role=Role.ADMIN, via="system")
+
+    async def run() -> object:
+        async with database_session(settings):
+            data = NewAccountIn.model_validate(
+                {"domain": domain, "plantName": plant_name, "accountId": account_id, "timezone": timezone})
+            return await create_account(actor=system, data=data)
+
+    try:
+        typer.echo(json.dumps(asyncio.run(run()), indent=2))
+    except (DomainError, ValidationError) as exc:
+        _fail(str(exc).splitlines()[0] if isinstance(exc, DomainError) else str(exc).replace("\n", " "))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    account: Annotated[str, typer.Option(help="Account id")],
+    email: Annotated[str, typer.Option(help="User the key belongs to (created if missing)")],
+    role: Annotated[str, typer.Option(help="Role of a new user: read-only … admin")] = "admin",
+    key_role: Annotated[str | None, typer.Option(help="Lower role for the key, or `device`")] = None,
+    name: Annotated[str, typer.Option(help="Label of the key")] = "cli",
+) -> None:
+    """Create an API key and print its secret (shown once)."""
+    from gateway.scripting import database_session
+    from models.identity import User
+    from models.roles import USER_ROLES, Role
+    from models.tenancy import Account
+    from resolvers.api_keys import issue_api_key
+
+    if role not in {r.value for r in USER_ROLES}:
+        _fail(f"--role must be one of {', '.join(r.value for r in USER_ROLES)}")
+    if key_role is not None and key_role not in {r.value for r in Role}:
+        _fail(f"--key-role must be one of {', '.join(r.value for r in Role)}")
+    settings = _settings()
+
+    async def run() -> object:
+        async with database_session(settings):
+            if not await Account.filter(id=account).exists():
+                _fail(f"no account {account!r}")
+            user, _ = await User.get_or_create(account_id=account, email=email.lower(), defaults={"role": role})
+            return await issue_api_key(user=user, name=name, role=Role(key_role) if key_role else None)
+
+    typer.echo(json.dumps(asyncio.run(run()), indent=2))
+
+
+def main() -> None:
+    app()

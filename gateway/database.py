@@ -1,0 +1,48 @@
+"""Tortoise configuration and the schema-migration entry points shared by the CLI and the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+from tortoise.migrations.executor import MigrationExecutor
+from tortoise.connection import get_connection
+
+from models import APP_LABEL, MIGRATIONS_MODULE, MODEL_MODULES
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The one Tortoise config: one app, one connection, UTC timestamps."""
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            APP_LABEL: {
+                "models": list(MODEL_MODULES),
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def migrate(database_url: str) -> None:
+    """Apply every pending migration (idempotent)."""
+    try:
+        await run_migrations(config=tortoise_config(database_url))
+    finally:
+        await Tortoise.close_connections()
+
+
+async def pending_migrations(database_url: str) -> list[str]:
+    """Names of migrations not yet applied to the database (empty when up to date)."""
+    config = tortoise_config(database_url)
+    await Tortoise.init(config=config, init_connections=False)
+    try:
+        executor = MigrationExecutor(get_connection("default"), config["apps"])
+        steps = await executor.plan(None)
+        return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
+    finally:
+        await Tortoise.close_connections()

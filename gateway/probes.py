@@ -1,0 +1,81 @@
+"""Health probes of the services the gateway depends on, each cached briefly so /api/health stays cheap."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+import aiosmtplib
+from tortoise import connections
+
+Probe = Callable[[], Awaitable[str]]
+_TIMEOUT = 2.0
+
+
+def cached(probe: Probe, seconds: float = 5.0) -> Probe:
+    """Re-run `probe` at most every `seconds`; concurrent callers share one run."""
+    state: dict[str, object] = {"at": 0.0, "value": "unknown"}
+    lock = asyncio.Lock()
+
+    async def run() -> str:
+        async with lock:
+            if time.monotonic() - float(state["at"]) > seconds:  # type: ignore[arg-type]
+                state["value"] = await probe()
+                state["at"] = time.monotonic()
+        return str(state["value"])
+
+    return run
+
+
+async def database() -> str:
+    try:
+        await asyncio.wait_for(connections.get("default").execute_query("SELECT 1"), _TIMEOUT)
+    except Exception as exc:  # report any failure as the state, never raise from health
+        return f"error: {type(exc).__name__}: {exc}"
+    return "ok"
+
+
+def mqtt(url: str) -> Probe:
+    parts = urlsplit(url)
+
+    async def probe() -> str:
+        try:
+            async with aiomqtt.Client(
+                hostname=parts.hostname or "127.0.0.1", port=parts.port or (8883 if parts.scheme == "mqtts" else 1883),
+                username=unquote(parts.username) if parts.username else None,
+                password=unquote(parts.password) if parts.password else None,
+                timeout=_TIMEOUT, tls_params=aiomqtt.TLSParameters() if parts.scheme == "mqtts" else None,
+            ):
+                return "ok"
+        except Exception as exc:
+            return f"error: {exc}"
+
+    return probe
+
+
+def smtp(url: str) -> Probe:
+    parts = urlsplit(url)
+
+    async def probe() -> str:
+        client = aiosmtplib.SMTP(
+            hostname=parts.hostname, port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            use_tls=parts.scheme == "smtps", timeout=_TIMEOUT,
+        )
+        try:
+            await client.connect()
+            await client.quit()
+        except Exception as exc:
+            return f"error: {exc}"
+        return "ok"
+
+    return probe
+
+
+def disabled() -> Probe:
+    async def probe() -> str:
+        return "disabled"
+
+    return probe

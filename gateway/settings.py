@@ -1,0 +1,118 @@
+"""The gateway's one typed settings object, read from ANDON_* variables (and an optional .env)."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class SettingsError(Exception):
+    """A bad ANDON_* value; the message is one line naming the variable."""
+
+
+def _check_scheme(value: str | None, allowed: tuple[str, ...], example: str) -> str | None:
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in allowed:
+        raise ValueError(f"scheme must be one of {', '.join(allowed)} (e.g. {example})")
+    if parts.scheme not in ("sqlite",) and not parts.hostname:
+        raise ValueError(f"a host is required (e.g. {example})")
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError as exc:
+        raise ValueError(f"bad port: {exc}") from None
+    return value
+
+
+class Settings(BaseSettings):
+    """Every ANDON_* variable, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ANDON_", env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    database_url: str = "sqlite://andon.db"
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    system_api_key: str | None = None
+    redis_url: str | None = None
+    mqtt_url: str | None = None
+    smtp_url: str | None = None
+    log_level: LogLevel = "info"
+    # Where mail goes without ANDON_SMTP_URL (the embedded default).
+    outbox_dir: Path = Path("outbox")
+    # Comma-separated browser origins allowed to open GraphQL websockets.
+    allowed_origins: str = ""
+    # Client addresses whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
+    max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    auth_fail_limit: Annotated[int, Field(ge=1, le=100_000)] = 50
+    auth_fail_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+    # Upper bound on how long a cached credential is trusted without a fresh look-up.
+    credential_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        checked = _check_scheme(value, ("sqlite", "postgres", "postgresql", "asyncpg"), "postgres://u:p@h:5432/db")
+        if checked is None:
+            raise ValueError("must not be empty")
+        if value.startswith("sqlite:") and not value.startswith("sqlite://"):
+            raise ValueError("SQLite URLs look like sqlite://andon.db or sqlite:///abs/path.db")
+        return checked
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        return _check_scheme(value, ("redis", "rediss", "unix"), "redis://127.0.0.1:6379/0")
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt(cls, value: str | None) -> str | None:
+        return _check_scheme(value, ("mqtt", "mqtts"), "mqtt://user:pass@127.0.0.1:1883")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, value: str | None) -> str | None:
+        return _check_scheme(value, ("smtp", "smtps"), "smtp://user:pass@127.0.0.1:25")
+
+    @field_validator("system_api_key")
+    @classmethod
+    def _system_key(cls, value: str | None) -> str | None:
+        if value is not None and value != "" and len(value) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value or None
+
+    @cached_property
+    def origins(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    @property
+    def python_log_level(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level.upper()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings or raise SettingsError with one line naming the first bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]  # pydantic accepts field kwargs
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = "ANDON_" + str(error["loc"][0]).upper() if error["loc"] else "ANDON_*"
+        raw = error.get("input")
+        shown = f" (got {raw!r})" if isinstance(raw, str | int | float) and name != "ANDON_SYSTEM_API_KEY" else ""
+        raise SettingsError(f"invalid {name}{shown}: {error['msg']}") from None

@@ -1,0 +1,24 @@
+"""Wire formats of time (SPEC section 3): ISO 8601 UTC with milliseconds and Z, epoch milliseconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def iso_ms(value: datetime | None) -> str | None:
+    """`2025-05-29T13:40:45.831Z`, or None."""
+    if value is None:
+        return None
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    utc = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return int(utc.timestamp() * 1000)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

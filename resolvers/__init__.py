@@ -1,0 +1,1 @@
+"""The operations, transport-agnostic: keyword-only coroutines, one transaction each, publish after commit."""

@@ -1,0 +1,136 @@
+"""Request bodies, validated the same way whichever transport brought them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from models.codes import ACCOUNT_ID_PATTERN, CODE_MAX, CODE_PATTERN
+from models.roles import Role
+
+Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Minutes = Annotated[float, Field(ge=0, le=10080)]
+Seconds = Annotated[float, Field(gt=0, le=86400)]
+DetectionMode = Literal["off", "production-cycle", "utilisation"]
+UserRole = Literal["read-only", "operator", "member", "supervisor", "admin"]
+KeyRole = Literal["read-only", "operator", "member", "supervisor", "admin", "device"]
+
+# Fields a client may echo back from a GET when it posts the object again (read-modify-write).
+_READ_ONLY = frozenset({"id", "accountId", "createdAt", "updatedAt"})
+
+
+class Body(BaseModel):
+    """Strict JSON types, camelCase names, unknown fields refused (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in _READ_ONLY}
+        return data
+
+    def given(self) -> dict[str, Any]:
+        """Only the fields the caller sent, so an upsert leaves the others as they are."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+def _check_timezone(value: str) -> str:
+    if value not in available_timezones():
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name (e.g. Europe/London)") from None
+    return value
+
+
+class PlantIn(Body):
+    code: Code
+    name: Name
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+    dayStartHour: Annotated[int, Field(ge=0, le=23)] = 0
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class Shift(Body):
+    weekDay: Annotated[int, Field(ge=0, le=6, description="0 = Monday … 6 = Sunday")]
+    startHour: Annotated[float, Field(ge=0, lt=24)]
+    duration: Annotated[float, Field(gt=0, le=24, description="hours")]
+
+
+class StationGroupIn(Body):
+    code: Code
+    name: Name
+    plantCode: Code
+    shifts: Annotated[list[Shift], Field(max_length=100)] = []
+
+
+class StationIn(Body):
+    code: Code
+    name: Name
+    plantCode: Code
+    groupCode: Code | None = None
+    cycleTime: Seconds | None = None
+    downtimeDetectionMode: DetectionMode = "off"
+    utilisationDowntimeThreshold: Minutes | None = None
+    downtimeDurationThresholdMultiplier: Annotated[float, Field(ge=1, le=100)] = 1.5
+    slowDurationThreshold: Minutes | None = None
+    idleCostPerMinute: Annotated[float, Field(ge=0, le=1e9)] | None = None
+    archivedAt: datetime | None = None
+
+
+class SkuIn(Body):
+    code: Code
+    name: Name
+    cycleTime: Seconds | None = None
+    value: Annotated[float, Field(ge=0, le=1e12)] | None = None
+    downtimeDurationThresholdMultiplier: Annotated[float, Field(ge=1, le=100)] | None = None
+
+
+class NonProductionReasonIn(Body):
+    code: Code
+    description: Name
+
+
+class UserIn(Body):
+    email: Email
+    role: UserRole
+
+
+class ApiKeyIn(Body):
+    userId: Annotated[int, Field(ge=1)]
+    name: Name
+    role: KeyRole | None = None
+
+    def key_role(self) -> Role | None:
+        return Role(self.role) if self.role else None
+
+
+class NewAccountIn(Body):
+    domain: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, to_lower=True, min_length=3, max_length=253,
+            pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$",
+        ),
+    ]
+    plantName: Name
+    accountId: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=ACCOUNT_ID_PATTERN)] | None = None
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+
+class ConfigIn(Body):
+    # Values are checked per key (models.config_keys) so the error can name the key.
+    config: Annotated[dict[str, Any], Field(min_length=1, max_length=50)]

@@ -1,0 +1,71 @@
+"""Stations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from models.roles import Role
+from models.tenancy import Plant, Station, StationGroup
+from resolvers.actor import Actor
+from resolvers.changes import Change, publish
+from resolvers.errors import invalid
+from resolvers.inputs import StationIn
+from resolvers.lookups import by_code
+from resolvers.upsert import upsert_by_code
+from resolvers.views import View, station_view
+
+# Wire name → column, for the settings a station carries.
+_COLUMNS = {
+    "name": "name",
+    "cycleTime": "cycle_time",
+    "downtimeDetectionMode": "downtime_detection_mode",
+    "utilisationDowntimeThreshold": "utilisation_downtime_threshold",
+    "downtimeDurationThresholdMultiplier": "downtime_duration_threshold_multiplier",
+    "slowDurationThreshold": "slow_duration_threshold",
+    "idleCostPerMinute": "idle_cost_per_minute",
+    "archivedAt": "archived_at",
+}
+
+
+async def list_stations(
+    *, actor: Actor, plant_code: str | None = None, station_codes: Sequence[str] = ()
+) -> list[View]:
+    actor.require(Role.READ_ONLY)
+    query = Station.filter(account_id=actor.account_id)
+    if plant_code is not None:
+        plant = await by_code(Plant, "plant", account_id=actor.account_id, code=plant_code)
+        query = query.filter(plant_id=plant.id)
+    if station_codes:
+        query = query.filter(code__in=list(station_codes))
+    rows = await query.order_by("code").select_related("plant", "group")
+    return [station_view(s, s.plant.code, s.group.code if s.group else None) for s in rows]
+
+
+async def upsert_station(*, actor: Actor, data: StationIn) -> View:
+    actor.require(Role.MEMBER)
+    account = actor.account_id
+    plant = await by_code(Plant, "plant", account_id=account, code=data.plantCode, body_field="plantCode")
+    group = None
+    if data.groupCode is not None:
+        group = await by_code(StationGroup, "station group", account_id=account, code=data.groupCode,
+                              body_field="groupCode")
+        if group.plant_id != plant.id:  # type: ignore[attr-defined]  # Tortoise FK id column
+            raise invalid("groupCode", f"station group {group.code!r} belongs to another plant")
+    refs = {"plant_id": plant.id, "group_id": group.id if group else None}
+    create = {**{_COLUMNS[k]: v for k, v in data.model_dump().items() if k in _COLUMNS}, **refs}
+    update = {_COLUMNS[k]: v for k, v in data.given().items() if k in _COLUMNS}
+    update["plant_id"] = plant.id
+    if "groupCode" in data.model_fields_set:
+        update["group_id"] = refs["group_id"]
+    station = await upsert_by_code(Station, account_id=account, code=data.code, create=create, update=update)
+    await publish(Change("station", account, station.code))
+    group_code = group.code if group else await _group_code(station)
+    return station_view(station, plant.code, group_code)
+
+
+async def _group_code(station: Station) -> str | None:
+    gid = station.group_id  # type: ignore[attr-defined]
+    if gid is None:
+        return None
+    group = await StationGroup.get(id=gid)
+    return group.code

@@ -1,0 +1,1 @@
+"""The /api paths of the Busroot seeds: parse params → call resolvers → envelope/CSV. No business logic."""

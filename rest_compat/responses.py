@@ -1,0 +1,60 @@
+"""JSON envelopes and error bodies (SPEC section 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from resolvers.errors import DomainError, ErrorCode
+
+STATUS: dict[ErrorCode, int] = {
+    ErrorCode.VALIDATION: 400,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL: 500,
+    ErrorCode.NOT_IMPLEMENTED: 501,
+    ErrorCode.UNAVAILABLE: 503,
+}
+
+
+class JSON(Response):
+    """orjson-encoded JSON; non-ASCII kept as UTF-8."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def results(items: list[Any], **extra: Any) -> JSON:
+    return JSON({"isSuccess": True, "results": items, **extra})
+
+
+def result(item: Any) -> JSON:
+    return JSON({"isSuccess": True, "result": item})
+
+
+def ok() -> JSON:
+    return JSON({"isSuccess": True})
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def error(exc: DomainError) -> JSON:
+    body: dict[str, Any] = {"code": exc.code.value, "message": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    body["details"] = [
+        {"message": d.message, **({"field": d.field} if d.field else {})} for d in exc.details
+    ]
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return JSON({"isSuccess": False, "error": body}, status_code=STATUS[exc.code], headers=headers)

@@ -1,0 +1,31 @@
+"""/api/health and /api/openapi.json (no credential)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.responses import Response
+
+from rest_compat.endpoint import ENDPOINTS, Call, endpoint
+from rest_compat.openapi import build_openapi
+from rest_compat.responses import JSON
+
+
+@endpoint("GET", "/api/health", "State of the database, bus, MQTT and mailer", tag="Health Check",
+          auth="none", envelope="raw")
+async def get_health(call: Call) -> Response:
+    probes = call.request.app.state.probes
+    values = await asyncio.gather(*(probe() for probe in probes.values()))
+    state = dict(zip(probes, values, strict=True))
+    healthy = state.get("database") == "ok"
+    body = {"status": "ok" if healthy else "degraded", **state}
+    # The same object at top level (for probes) and as `result` (for envelope-reading clients).
+    return JSON({"isSuccess": healthy, **body, "result": body}, status_code=200 if healthy else 503)
+
+
+@endpoint("GET", "/api/openapi.json", "This OpenAPI 3.1 document", tag="OpenAPI", auth="none", envelope="raw")
+async def get_openapi(call: Call) -> Response:
+    state = call.request.app.state
+    if getattr(state, "openapi", None) is None:
+        state.openapi = JSON(build_openapi(ENDPOINTS, state.version)).body
+    return Response(state.openapi, media_type="application/json")
