@@ -16,7 +16,7 @@ from resolvers.errors import invalid
 
 async def config_values(account_id: str) -> dict[str, Any]:
     """Every known key's value for the account, defaults filled in."""
-    stored = {r.key: r.value for r in await AccountConfig.filter(account_id=account_id)}
+    stored = {r.key: r.value["v"] for r in await AccountConfig.filter(account_id=account_id)}
     return {key: stored.get(key, spec.default) for key, spec in CONFIG_KEYS.items()}
 
 
@@ -56,7 +56,8 @@ async def set_config(*, actor: Actor, config: dict[str, Any]) -> list[dict[str, 
                 messages.append({"key": key, "message": "reset to default"})
                 continue
             await AccountConfig.update_or_create(
-                defaults={"value": value}, account_id=actor.account_id, key=key
+                # Wrapped: Tortoise's JSONField would parse a bare string value as JSON text.
+                defaults={"value": {"v": value}}, account_id=actor.account_id, key=key
             )
             messages.append({"key": key, "message": "updated"})
     await publish(Change("config", actor.account_id))

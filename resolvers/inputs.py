@@ -36,7 +36,7 @@ class Body(BaseModel):
     @classmethod
     def _drop_read_only(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in _READ_ONLY}
+            return {k: v for k, v in data.items() if k not in _READ_ONLY or k in cls.model_fields}
         return data
 
     def given(self) -> dict[str, Any]:

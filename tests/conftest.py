@@ -1,0 +1,108 @@
+"""Shared fixtures: a migrated database of the run's backend, the app in-process, fresh accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.database import migrate
+from gateway.settings import load_settings
+from tests.services import BACKEND, create_pg_database, drop_pg_database
+
+SYSTEM_KEY = "test-system-key-" + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database of the run's backend (ANDON_TEST_BACKEND), migrated once for the session."""
+    if BACKEND == "postgres":
+        url = asyncio.run(create_pg_database())
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('db') / 'andon.db'}"
+    asyncio.run(migrate(url))
+    yield url
+    if BACKEND == "postgres":
+        asyncio.run(drop_pg_database(url))
+
+
+@pytest.fixture(scope="session")
+def client(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The gateway in-process with its lifespan running; each test works in accounts of its own."""
+    settings = load_settings(
+        database_url=database_url, system_api_key=SYSTEM_KEY,
+        outbox_dir=Path(tmp_path_factory.mktemp("outbox")),
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Tenant:
+    """A freshly created account and its admin key, with request helpers."""
+
+    client: TestClient
+    account_id: str
+    plant_code: str
+    api_key: str
+    domain: str
+
+    def headers(self, key: str | None = None) -> dict[str, str]:
+        return {"X-API-KEY": key or self.api_key}
+
+    def get(self, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
+        return self.client.get(path, headers=self.headers(key), **kw)
+
+    def post(self, path: str, body: Any = None, key: str | None = None, **kw: Any) -> httpx.Response:
+        return self.client.post(path, json=body, headers=self.headers(key), **kw)
+
+    def delete(self, path: str, key: str | None = None) -> httpx.Response:
+        return self.client.delete(path, headers=self.headers(key))
+
+    def ok(self, response: httpx.Response) -> Any:
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["isSuccess"] is True
+        return body.get("result", body.get("results"))
+
+    def key_for(self, role: str) -> str:
+        """A new user of `role` (or a device key) and their API key."""
+        user_role = "admin" if role == "device" else role
+        user = self.ok(self.post("/api/user", {"email": f"{role}-{next(_counter)}@{self.domain}", "role": user_role}))
+        body = {"userId": user["id"], "name": f"{role} key"}
+        if role == "device":
+            body["role"] = "device"
+        return str(self.ok(self.post("/api/apikey", body))["apiKey"])
+
+
+def new_tenant(client: TestClient, **extra: Any) -> Tenant:
+    domain = f"t{next(_counter)}-{uuid.uuid4().hex[:8]}.example.com"
+    response = client.post(
+        "/api/admin/newaccount", json={"domain": domain, "plantName": "Main Plant", **extra},
+        headers={"X-API-KEY": SYSTEM_KEY},
+    )
+    assert response.status_code == 200, response.text
+    result = response.json()["result"]
+    return Tenant(client, result["accountId"], result["plantCode"], result["apiKey"], domain)
+
+
+@pytest.fixture
+def tenant(client: TestClient) -> Tenant:
+    return new_tenant(client)
+
+
+@pytest.fixture
+def other_tenant(client: TestClient) -> Tenant:
+    return new_tenant(client)

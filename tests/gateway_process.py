@@ -1,0 +1,226 @@
+"""The real gateway as a child process: `andon migrate`, then `andon serve` (or `andon demo`) on a free port.
+
+Everything here talks to 127.0.0.1 only, and every process it starts is stopped before the test ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from tests.services import BACKEND, create_pg_database, drop_pg_database, free_port
+
+# The console script installed next to the interpreter running the tests (.venv/bin/andon).
+ANDON = Path(sys.executable).with_name("andon")
+HOST = "127.0.0.1"
+READY_SECONDS = 15.0
+STOP_SECONDS = 10.0
+CLI_SECONDS = 60.0
+_POLL_SECONDS = 0.05
+
+
+def andon_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any ANDON_* variable, plus `overrides`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANDON_")}
+    env.update(overrides or {})
+    return env
+
+
+def run_andon(
+    args: Sequence[str], env: Mapping[str, str], cwd: Path, timeout: float = CLI_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """Run `andon ARGS` to completion with exactly `env` (see andon_env) in `cwd`."""
+    return subprocess.run(
+        [str(ANDON), *args], env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def describe(result: subprocess.CompletedProcess[str]) -> str:
+    """A completed command's exit code and output, for assertion messages."""
+    return f"exit {result.returncode}\n--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+
+
+@contextmanager
+def subprocess_database(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the run's backend that a child process can open, dropped afterwards."""
+    if BACKEND == "postgres":
+        url = asyncio.run(create_pg_database())
+        try:
+            yield url
+        finally:
+            asyncio.run(drop_pg_database(url))
+    else:
+        # tmp_path is absolute, so this is sqlite:///abs/path.db.
+        yield f"sqlite://{tmp_path / f'andon-{uuid.uuid4().hex[:8]}.db'}"
+
+
+def http_client(base_url: str, *, local_address: str | None = None) -> httpx.Client:
+    """A client for a gateway on 127.0.0.1; proxy variables are ignored, `local_address` picks the source."""
+    transport = httpx.HTTPTransport(local_address=local_address) if local_address else None
+    return httpx.Client(base_url=base_url, transport=transport, trust_env=False, timeout=10.0)
+
+
+class _Lines:
+    """Reads one pipe in a thread, so the child never blocks on a full pipe, and keeps every line."""
+
+    def __init__(self, pipe: IO[str]) -> None:
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._pump, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, pipe: IO[str]) -> None:
+        with pipe:
+            for line in pipe:
+                with self._changed:
+                    self._lines.append(line)
+                    self._changed.notify_all()
+
+    def text(self) -> str:
+        with self._changed:
+            return "".join(self._lines)
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str] | None:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                if match := pattern.search("".join(self._lines)):
+                    return match
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return None
+                self._changed.wait(min(left, 0.2))
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+
+class Gateway:
+    """A running `andon` child process serving on `base_url`."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+        assert process.stdout is not None and process.stderr is not None
+        self.process = process
+        self.base_url = base_url
+        self._stdout = _Lines(process.stdout)
+        self._stderr = _Lines(process.stderr)
+
+    def stdout(self) -> str:
+        return self._stdout.text()
+
+    def stderr(self) -> str:
+        return self._stderr.text()
+
+    def output(self) -> str:
+        """Both streams so far, for assertion messages."""
+        return f"--- stdout ---\n{self.stdout()}\n--- stderr ---\n{self.stderr()}"
+
+    def wait_for_stdout(self, pattern: str, timeout: float) -> re.Match[str]:
+        """The first match of `pattern` in stdout; fails the test if it does not appear within `timeout`."""
+        match = self._stdout.wait_for(re.compile(pattern), timeout)
+        if match is None:
+            pytest.fail(f"{pattern!r} did not appear on stdout within {timeout} s\n{self.output()}")
+        return match
+
+    def client(self, *, local_address: str | None = None) -> httpx.Client:
+        return http_client(self.base_url, local_address=local_address)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Poll GET /api/health until it answers 200; fail if the process exits or the time runs out."""
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    self._stdout.join(2)
+                    self._stderr.join(2)
+                    pytest.fail(f"`andon` exited with {self.process.returncode} before serving\n{self.output()}")
+                try:
+                    response = client.get("/api/health", timeout=2.0)
+                except httpx.TransportError as exc:
+                    last = repr(exc)
+                else:
+                    if response.status_code == 200:
+                        return
+                    last = f"{response.status_code} {response.text}"
+                time.sleep(_POLL_SECONDS)
+        pytest.fail(f"GET /api/health was not 200 within {timeout} s (last: {last})\n{self.output()}")
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send `sig` and wait up to STOP_SECONDS; the exit code. Needing SIGKILL fails the test."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_SECONDS)
+                self._join()
+                pytest.fail(f"`andon` did not exit within {STOP_SECONDS} s of {sig.name}; killed\n{self.output()}")
+        self._join()
+        return self.process.returncode
+
+    def _join(self) -> None:
+        self._stdout.join(STOP_SECONDS)
+        self._stderr.join(STOP_SECONDS)
+
+
+@contextmanager
+def running_gateway(
+    env: Mapping[str, str],
+    cwd: Path,
+    *,
+    command: Sequence[str] = ("serve",),
+    migrate: bool = True,
+    log_level: str | None = "warning",
+    ready_seconds: float = READY_SECONDS,
+) -> Iterator[Gateway]:
+    """`andon migrate` (unless `migrate` is False), then `andon COMMAND` on a free port of 127.0.0.1.
+
+    `env` holds the ANDON_* settings (any other ANDON_* variable of this process is dropped);
+    ANDON_HOST, ANDON_PORT and, unless `log_level` is None, ANDON_LOG_LEVEL are added. Yields once
+    GET /api/health answers 200; on exit sends SIGTERM and fails the test unless the process is gone
+    within STOP_SECONDS.
+    """
+    port = free_port()
+    settings = {"ANDON_HOST": HOST, **({"ANDON_LOG_LEVEL": log_level} if log_level else {}), **env}
+    full_env = andon_env({**settings, "ANDON_PORT": str(port)})
+    if migrate:
+        result = run_andon(["migrate"], full_env, cwd)
+        assert result.returncode == 0, f"`andon migrate` failed: {describe(result)}"
+    process = subprocess.Popen(
+        [str(ANDON), *command], env=full_env, cwd=cwd, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    gateway = Gateway(process, f"http://{HOST}:{port}")
+    try:
+        gateway.wait_ready(ready_seconds)
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+def poll_until(check: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
+    """Call `check` until it is true or `timeout` passes (at least once); whether it became true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
