@@ -128,6 +128,7 @@ def _admin_id(tenant: Tenant) -> int:
 def test_a_cached_key_costs_no_database_look_up(tenant: Tenant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import resolvers.authentication as authentication
 
+    key = tenant.key_for("member")  # created first: creating keys clears the cache
     calls: list[str] = []
     real = authentication._actor_for_key
 
@@ -136,7 +137,6 @@ def test_a_cached_key_costs_no_database_look_up(tenant: Tenant, monkeypatch) -> 
         return await real(key_digest)
 
     monkeypatch.setattr(authentication, "_actor_for_key", counting)
-    key = tenant.key_for("member")
     for _ in range(5):
         assert tenant.get("/api/plant", key=key).status_code == 200
     assert len(calls) == 1
