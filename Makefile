@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 DEMO_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install venv demo test bench lint clean
+.PHONY: install venv demo test bench lint clean migrations
 
 # The interpreter is the real file target: a half-created .venv folder without it is redone.
 $(PY):
@@ -50,6 +50,14 @@ bench: install
 lint: install
 	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q ruff
 	$(VENV)/bin/ruff check .
+
+# After changing models/: writes the next file in models/migrations/ (commit it). Uses a scratch
+# SQLite database migrated to the current head so only the model changes are detected.
+migrations: install
+	rm -f .migrations-scratch.db
+	ANDON_DATABASE_URL=sqlite://.migrations-scratch.db $(VENV)/bin/andon migrate
+	ANDON_DATABASE_URL=sqlite://.migrations-scratch.db $(VENV)/bin/tortoise -c gateway.tortoise_cli.TORTOISE_ORM makemigrations
+	rm -f .migrations-scratch.db
 
 clean:
 	rm -rf $(VENV) andon.db andon.db-journal andon.db-wal andon.db-shm outbox \

@@ -1,0 +1,188 @@
+"""The `andon` console script as operators and scripts use it (SPEC sections 12 and 13)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gateway_process import (
+    STOP_SECONDS,
+    andon_env,
+    describe,
+    run_andon,
+    running_gateway,
+    subprocess_database,
+)
+from tests.services import BACKEND, free_port
+
+BAD_SETTINGS = [
+    ("ANDON_PORT", "abc"),
+    ("ANDON_PORT", "70000"),
+    ("ANDON_LOG_LEVEL", "loud"),
+    ("ANDON_DATABASE_URL", "mysql://x"),
+]
+# A bad setting must stop start-up before anything slow happens.
+BAD_SETTING_SECONDS = 5.0
+DEMO_READY_SECONDS = 20.0
+DEMO_STATIONS = 8
+API_KEY_LINE = r"API key:\s+(\S+)"
+
+
+def _json(result: Any) -> Any:
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        pytest.fail(f"stdout is not JSON: {describe(result)}")
+
+
+def test_migrate_then_serve_with_only_a_sqlite_url_reports_every_service_state(tmp_path: Path) -> None:
+    env = {"ANDON_DATABASE_URL": f"sqlite://{tmp_path / 'only.db'}"}
+    with running_gateway(env, tmp_path, log_level=None) as gateway, gateway.client() as client:
+        response = client.get("/api/health")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["bus"] == "ok"  # the in-process bus
+    assert body["mqtt"] == "disabled"
+    assert body["mailer"] in {"ok", "disabled"}  # the local outbox: never an error
+
+
+@pytest.mark.parametrize(("variable", "value"), BAD_SETTINGS)
+def test_a_bad_setting_stops_serve_with_one_line_naming_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    started = time.monotonic()
+    result = run_andon(["serve"], andon_env({variable: value}), tmp_path, timeout=30)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0, describe(result)
+    assert elapsed < BAD_SETTING_SECONDS, f"took {elapsed:.1f} s"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, describe(result)
+    assert variable in lines[0]
+    assert not (tmp_path / "andon.db").exists(), "a database was created despite the bad setting"
+
+
+def test_serve_refuses_an_unmigrated_database_and_says_to_run_andon_migrate(tmp_path: Path) -> None:
+    with subprocess_database(tmp_path) as url:
+        env = andon_env({"ANDON_DATABASE_URL": url, "ANDON_PORT": str(free_port()), "ANDON_LOG_LEVEL": "warning"})
+        result = run_andon(["serve"], env, tmp_path, timeout=30)
+    assert result.returncode != 0, describe(result)
+    assert "andon migrate" in result.stderr, describe(result)
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    with subprocess_database(tmp_path) as url:
+        env = andon_env({"ANDON_DATABASE_URL": url, "ANDON_LOG_LEVEL": "warning"})
+        first = run_andon(["migrate"], env, tmp_path)
+        second = run_andon(["migrate"], env, tmp_path)
+    assert first.returncode == 0, describe(first)
+    assert "up to date" not in first.stdout, describe(first)
+    assert second.returncode == 0, describe(second)
+    assert "up to date" in second.stdout, describe(second)
+
+
+def test_migrate_against_an_unreachable_postgres_fails_with_one_clear_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    env = andon_env({"ANDON_DATABASE_URL": f"postgres://andon@127.0.0.1:{port}/andon", "ANDON_LOG_LEVEL": "warning"})
+    result = run_andon(["migrate"], env, tmp_path, timeout=30)
+    assert result.returncode != 0, describe(result)
+    assert "Traceback" not in result.stderr, describe(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, describe(result)
+    assert f"127.0.0.1:{port}" in lines[0], "the message does not name the database it could not reach"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_stops_cleanly_with_exit_code_zero_on(tmp_path: Path, sig: signal.Signals) -> None:
+    with subprocess_database(tmp_path) as url, running_gateway({"ANDON_DATABASE_URL": url}, tmp_path) as gateway:
+        with gateway.client() as client:
+            assert client.get("/api/health").status_code == 200
+        started = time.monotonic()
+        code = gateway.stop(sig)
+        elapsed = time.monotonic() - started
+    assert elapsed < STOP_SECONDS
+    assert code == 0, f"exit code {code} after {sig.name}\n{gateway.output()}"
+
+
+def test_account_and_apikey_commands_print_keys_that_authenticate(tmp_path: Path) -> None:
+    with subprocess_database(tmp_path) as url:
+        env = andon_env({"ANDON_DATABASE_URL": url, "ANDON_LOG_LEVEL": "warning"})
+        migrated = run_andon(["migrate"], env, tmp_path)
+        assert migrated.returncode == 0, describe(migrated)
+
+        created = run_andon(["account", "create", "--domain", "acme.com", "--plant-name", "Main Plant"], env, tmp_path)
+        assert created.returncode == 0, describe(created)
+        account = _json(created)
+        assert set(account) == {"accountId", "plantCode", "apiKey"}
+        assert all(isinstance(v, str) and v for v in account.values()), account
+
+        issued = run_andon(
+            ["apikey", "create", "--account", account["accountId"], "--email", "x@acme.com", "--role", "supervisor"],
+            env, tmp_path,
+        )
+        assert issued.returncode == 0, describe(issued)
+        key = _json(issued)
+        assert isinstance(key["apiKey"], str) and key["apiKey"], key
+        assert key["role"] == "supervisor"
+        assert key["userEmail"] == "x@acme.com"
+
+        with running_gateway({"ANDON_DATABASE_URL": url}, tmp_path, migrate=False) as gateway, \
+                gateway.client() as client:
+            plants = client.get("/api/plant", headers={"X-API-KEY": account["apiKey"]})
+            supervisor = {"X-API-KEY": key["apiKey"]}
+            reason = client.post("/api/non-production-reason", json={"code": "lunch", "description": "Lunch"},
+                                 headers=supervisor)
+            user = client.post("/api/user", json={"email": "y@acme.com", "role": "member"}, headers=supervisor)
+
+    assert plants.status_code == 200, plants.text
+    body = plants.json()
+    assert body["isSuccess"] is True
+    assert [(p["code"], p["name"]) for p in body["results"]] == [(account["plantCode"], "Main Plant")]
+    assert reason.status_code == 200, reason.text
+    assert reason.json()["isSuccess"] is True
+    assert user.status_code == 403, user.text
+    assert user.json()["isSuccess"] is False
+    assert user.json()["error"]["code"] == "forbidden"
+
+
+def _demo_env(tmp_path: Path, url: str | None) -> dict[str, str]:
+    # On the SQLite run the demo uses the default database: sqlite://andon.db in its working directory.
+    return {"ANDON_DATABASE_URL": url} if url else {}
+
+
+def _run_demo_once(tmp_path: Path, url: str | None, old_key: str | None) -> str:
+    """Start `andon demo`, check what it prints and serves, stop it; the API key it printed."""
+    with running_gateway(_demo_env(tmp_path, url), tmp_path, command=("demo",), migrate=False,
+                         ready_seconds=DEMO_READY_SECONDS) as gateway:
+        key = gateway.wait_for_stdout(API_KEY_LINE, DEMO_READY_SECONDS).group(1)
+        printed = gateway.stdout()
+        with gateway.client() as client:
+            stations = client.get("/api/station", headers={"X-API-KEY": key})
+            old = client.get("/api/station", headers={"X-API-KEY": old_key}) if old_key else None
+    assert f"{gateway.base_url}/api/station" in printed, printed
+    assert f"{gateway.base_url}/api/health" in printed, printed
+    assert stations.status_code == 200, stations.text
+    body = stations.json()
+    assert set(body) == {"isSuccess", "results"}
+    assert body["isSuccess"] is True
+    assert len(body["results"]) == DEMO_STATIONS, body
+    if old is not None:
+        assert old.status_code == 401, old.text
+        assert old.json()["error"]["code"] == "unauthorized"
+    return key
+
+
+def test_demo_prints_a_key_that_lists_eight_stations_and_rotates_it_on_restart(tmp_path: Path) -> None:
+    with subprocess_database(tmp_path) as url:
+        backend_url = url if BACKEND == "postgres" else None
+        first = _run_demo_once(tmp_path, backend_url, None)
+        second = _run_demo_once(tmp_path, backend_url, first)
+    assert second != first
+    if backend_url is None:
+        assert (tmp_path / "andon.db").is_file()
