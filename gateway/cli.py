@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from typing import Annotated, NoReturn
 
 import typer
 
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.settings import Settings, SettingsError, load_settings, unknown_variables
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Andon downtime-monitoring gateway.")
 account_app = typer.Typer(no_args_is_help=True, help="Manage accounts.")
@@ -30,6 +31,8 @@ def _settings() -> Settings:
     except SettingsError as exc:
         _fail(str(exc), 2)
     logging.basicConfig(level=settings.python_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in unknown_variables(dict(os.environ)):
+        logging.getLogger("andon").warning("ignoring %s: not a known setting (see docs/configuration.md)", name)
     return settings
 
 

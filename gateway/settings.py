@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         return logging.getLevelNamesMapping()[self.log_level.upper()]
 
 
+def unknown_variables(environ: dict[str, str]) -> list[str]:
+    """ANDON_* names that are no setting (likely typos); the test suite's own ANDON_TEST_* are not."""
+    known = {"ANDON_" + name.upper() for name in Settings.model_fields}
+    return sorted(n for n in environ if n.startswith("ANDON_") and n not in known and not n.startswith("ANDON_TEST_"))
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build the settings or raise SettingsError with one line naming the first bad variable."""
     try:

@@ -85,3 +85,10 @@ def test_secrets_have_enough_entropy_and_are_hashed() -> None:
     assert hashed == digest(secret) and secret not in hashed and secret.startswith(prefix)
     codes = {new_access_code() for _ in range(200)}
     assert len(codes) == 200 and all(len(c) >= 8 for c in codes)
+
+
+def test_unknown_andon_variables_are_reported() -> None:
+    from gateway.settings import unknown_variables
+
+    env = {"ANDON_DATABSE_URL": "x", "ANDON_PORT": "1", "ANDON_TEST_BACKEND": "sqlite", "PATH": "/bin"}
+    assert unknown_variables(env) == ["ANDON_DATABSE_URL"]
