@@ -27,15 +27,23 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     defaults = LoadSettings()
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})"
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})",
     )
     # The knobs exist for quick trials; published figures use the defaults.
-    parser.add_argument("--rounds", type=int, default=defaults.rounds, help="rounds per server (default %(default)s)")
+    parser.add_argument(
+        "--rounds", type=int, default=defaults.rounds, help="rounds per server (default %(default)s)"
+    )
     parser.add_argument(
         "--duration", type=int, default=defaults.duration_s, help="seconds per round (default %(default)s)"
     )
     parser.add_argument(
-        "--warmup", type=int, default=defaults.warmup_s, help="warm-up seconds per server (default %(default)s)"
+        "--warmup",
+        type=int,
+        default=defaults.warmup_s,
+        help="warm-up seconds per server (default %(default)s)",
     )
     parser.add_argument(
         "--docs", type=Path, default=DOCS_PATH, help="markdown file to update (default docs/benchmarks.md)"
@@ -63,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name}: FAILED\n{exc}", file=sys.stderr, flush=True)
             failures.append(f"{name}: failed to run")
             continue
-        except Exception:  # noqa: BLE001 - report any crash, keep going, still exit non-zero
+        except Exception:  # report any crash, keep going, still exit non-zero
             traceback.print_exc()
             failures.append(f"{name}: crashed")
             continue

@@ -102,9 +102,8 @@ def run_checked(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeo
         list(argv), env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False
     )
     if done.returncode != 0:
-        raise BenchmarkError(
-            f"{shlex.join(argv)} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
-        )
+        output = f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+        raise BenchmarkError(f"{shlex.join(argv)} exited {done.returncode}\n{output}")
     return done.stdout
 
 
@@ -331,7 +330,9 @@ def run_wrk(url: str, script: Path, load: LoadSettings, *, duration_s: int | Non
     """One wrk run against ``url``; raises if wrk fails or any request was refused or errored."""
     argv = [wrk_binary(), *load.wrk_flags(duration_s), "-s", str(script), url]
     seconds = load.duration_s if duration_s is None else duration_s
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + load.timeout_s + 60, check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=seconds + load.timeout_s + 60, check=False
+    )
     # The recorded command names the script by file name only: its directory is a throwaway temp dir.
     shown = shlex.join(["wrk", *load.wrk_flags(duration_s), "-s", script.name, url])
     if done.returncode != 0:
@@ -505,7 +506,9 @@ ratio of the medians, not the raw numbers.
 """
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str] | None = None) -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str] | None = None
+) -> str:
     """A GitHub table; ``align`` holds 'l' or 'r' per column."""
     marks = ["---:" if a == "r" else "---" for a in (align or ["l"] * len(header))]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks) + " |"]
@@ -547,7 +550,9 @@ def medians_table(log: RoundLog, labels: Sequence[str]) -> str:
                 f"{median([r.p99_ms for r in runs]):.2f}",
             ]
         )
-    return markdown_table(["server", "median req/s", "median p50 ms", "median p99 ms"], rows, ["l", "r", "r", "r"])
+    return markdown_table(
+        ["server", "median req/s", "median p50 ms", "median p99 ms"], rows, ["l", "r", "r", "r"]
+    )
 
 
 def facts_lines(facts: Mapping[str, str]) -> str:

@@ -151,7 +151,9 @@ def check_same_bytes(server: ServerProcess, expected: bytes, api_key: str) -> No
     """The comparison is only fair if the baseline sends exactly what the gateway sends."""
     got = httpx.get(server.base_url + PATH, headers={"X-API-KEY": api_key}, timeout=5).content
     if got != expected:
-        raise BenchmarkError(f"baseline body differs from the gateway's ({len(got)} vs {len(expected)} bytes)")
+        raise BenchmarkError(
+            f"baseline body differs from the gateway's ({len(got)} vs {len(expected)} bytes)"
+        )
 
 
 # --------------------------------------------------------------------------- the run
