@@ -22,6 +22,7 @@ from realtime.bus import Bus, LocalBus
 from realtime.redis_bus import RedisBus
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
+from resolvers.read_cache import ReadCache, install_read_cache
 from resolvers.errors import DomainError, ErrorCode
 from rest_compat import responses
 from rest_compat.endpoint import ENDPOINTS, asgi_handler
@@ -63,9 +64,12 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 cache_seconds=settings.credential_cache_seconds,
                 cache_trusted=lambda: bus.reliable,
             )
+            read_cache = ReadCache(ttl_seconds=settings.read_cache_seconds, trusted=lambda: bus.reliable)
             bus.subscribe(authenticator.on_change)
+            bus.subscribe(read_cache.on_change)
             await bus.start()
             install_publisher(bus)
+            install_read_cache(read_cache)
             app.state.bus = bus
             app.state.authenticator = authenticator
             app.state.probes = _probes(settings, bus)
@@ -73,6 +77,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 yield
             finally:
                 install_publisher(None)
+                install_read_cache(None)
                 await bus.stop()
 
     return lifespan

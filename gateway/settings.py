@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     auth_fail_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
     # Upper bound on how long a cached credential is trusted without a fresh look-up.
     credential_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    # Upper bound on how long a cached configuration list (stations…) is served without a fresh read.
+    read_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
     @field_validator("log_level", mode="before")
     @classmethod

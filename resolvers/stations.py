@@ -11,6 +11,7 @@ from resolvers.changes import Change, publish
 from resolvers.errors import invalid
 from resolvers.inputs import StationIn
 from resolvers.lookups import by_code
+from resolvers.read_cache import cached
 from resolvers.upsert import upsert_by_code
 from resolvers.views import View, station_view
 
@@ -27,18 +28,30 @@ _COLUMNS = {
 }
 
 
+# A station's view shows its plant's and group's codes, so it depends on those kinds too.
+_DEPENDS = frozenset({"station", "plant", "station_group"})
+
+
 async def list_stations(
     *, actor: Actor, plant_code: str | None = None, station_codes: Sequence[str] = ()
 ) -> list[View]:
     actor.require(Role.READ_ONLY)
-    query = Station.filter(account_id=actor.account_id)
+    account = actor.account_id
     if plant_code is not None:
-        plant = await by_code(Plant, "plant", account_id=actor.account_id, code=plant_code)
-        query = query.filter(plant_id=plant.id)
-    if station_codes:
-        query = query.filter(code__in=list(station_codes))
-    rows = await query.order_by("code").select_related("plant", "group")
-    return [station_view(s, s.plant.code, s.group.code if s.group else None) for s in rows]
+        plant_id = (await by_code(Plant, "plant", account_id=account, code=plant_code)).id
+    else:
+        plant_id = None
+
+    async def load() -> list[View]:
+        query = Station.filter(account_id=account)
+        if plant_id is not None:
+            query = query.filter(plant_id=plant_id)
+        if station_codes:
+            query = query.filter(code__in=list(station_codes))
+        rows = await query.order_by("code").select_related("plant", "group")
+        return [station_view(s, s.plant.code, s.group.code if s.group else None) for s in rows]
+
+    return await cached(account, ("stations", plant_id, tuple(station_codes)), _DEPENDS, load)  # type: ignore[no-any-return]
 
 
 async def upsert_station(*, actor: Actor, data: StationIn) -> View:
