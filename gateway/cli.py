@@ -31,6 +31,8 @@ def _settings() -> Settings:
     except SettingsError as exc:
         _fail(str(exc), 2)
     logging.basicConfig(level=settings.python_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Tortoise logs every open/close at INFO; only its problems are worth an operator's attention.
+    logging.getLogger("tortoise").setLevel(max(settings.python_log_level, logging.WARNING))
     for name in unknown_variables(dict(os.environ)):
         logging.getLogger("andon").warning("ignoring %s: not a known setting (see docs/configuration.md)", name)
     return settings
@@ -67,7 +69,11 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from gateway.app import create_app
-    from gateway.database import pending_migrations
+    from gateway.database import pending_migrations, sqlite_file_missing
+    from gateway.server import GatewayServer
+
+    if sqlite_file_missing(settings.database_url):
+        _fail(f"no database at {settings.database_url}: run `andon migrate` first")
 
     try:
         pending = asyncio.run(pending_migrations(settings.database_url))
@@ -80,7 +86,7 @@ def _serve(settings: Settings) -> None:
         proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=8, access_log=settings.log_level == "debug", lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = GatewayServer(config)
     server.run()
     if not server.started:
         _fail(f"could not start serving on {settings.host}:{settings.port}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
@@ -10,6 +11,14 @@ from tortoise.migrations.executor import MigrationExecutor
 from tortoise.connection import get_connection
 
 from models import APP_LABEL, MIGRATIONS_MODULE, MODEL_MODULES
+
+
+def sqlite_file_missing(database_url: str) -> bool:
+    """True for a SQLite URL whose file does not exist (opening it would create an empty one)."""
+    if not database_url.startswith("sqlite://"):
+        return False
+    path = database_url.removeprefix("sqlite://")
+    return path != ":memory:" and not Path(path).exists()
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -147,9 +147,9 @@ class Gateway:
         with self.client() as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    self._stdout.join(2)
-                    self._stderr.join(2)
-                    pytest.fail(f"`andon` exited with {self.process.returncode} before serving\n{self.output()}")
+                    self.wait_or_kill()  # already gone: collects the rest of its output
+                    pytest.fail(f"`andon` exited with {self.process.returncode} before serving\n"
+                                f"{self.output()}")
                 try:
                     response = client.get("/api/health", timeout=2.0)
                 except httpx.TransportError as exc:
@@ -161,23 +161,81 @@ class Gateway:
                 time.sleep(_POLL_SECONDS)
         pytest.fail(f"GET /api/health was not 200 within {timeout} s (last: {last})\n{self.output()}")
 
-    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
-        """Send `sig` and wait up to STOP_SECONDS; the exit code. Needing SIGKILL fails the test."""
+    def send(self, sig: signal.Signals = signal.SIGTERM) -> None:
         if self.process.poll() is None:
             self.process.send_signal(sig)
-            try:
-                self.process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_SECONDS)
-                self._join()
-                pytest.fail(f"`andon` did not exit within {STOP_SECONDS} s of {sig.name}; killed\n{self.output()}")
-        self._join()
-        return self.process.returncode
 
-    def _join(self) -> None:
+    def wait_or_kill(self) -> bool:
+        """Wait up to STOP_SECONDS for the process to exit, else SIGKILL it; whether it had to be killed."""
+        killed = False
+        try:
+            self.process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(STOP_SECONDS)
+            killed = True
         self._stdout.join(STOP_SECONDS)
         self._stderr.join(STOP_SECONDS)
+        return killed
+
+    def wait_stopped(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Wait for the exit `sig` asked for; the exit code. Needing SIGKILL fails the test."""
+        if self.wait_or_kill():
+            pytest.fail(f"`andon` did not exit within {STOP_SECONDS} s of {sig.name}; killed\n"
+                        f"{self.output()}")
+        return self.process.returncode
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send `sig` and wait for the exit (see wait_stopped)."""
+        self.send(sig)
+        return self.wait_stopped(sig)
+
+
+@contextmanager
+def running_gateways(
+    env: Mapping[str, str],
+    cwd: Path,
+    *,
+    count: int = 1,
+    command: Sequence[str] = ("serve",),
+    migrate: bool = True,
+    log_level: str | None = "warning",
+    ready_seconds: float = READY_SECONDS,
+) -> Iterator[list[Gateway]]:
+    """`andon migrate` (unless `migrate` is False), then `count` processes of `andon COMMAND`, each on
+    a free port of 127.0.0.1, started side by side.
+
+    `env` holds the ANDON_* settings (any other ANDON_* variable of this process is dropped);
+    ANDON_HOST, ANDON_PORT and, unless `log_level` is None, ANDON_LOG_LEVEL are added. Yields once
+    GET /api/health answers 200 on each; on exit sends SIGTERM to all and fails the test unless each
+    is gone within STOP_SECONDS.
+    """
+    settings = {"ANDON_HOST": HOST, **({"ANDON_LOG_LEVEL": log_level} if log_level else {}), **env}
+    if migrate:
+        result = run_andon(["migrate"], andon_env(settings), cwd)
+        assert result.returncode == 0, f"`andon migrate` failed: {describe(result)}"
+    gateways: list[Gateway] = []
+    ports: set[int] = set()
+    try:
+        for _ in range(count):
+            while (port := free_port()) in ports:
+                pass
+            ports.add(port)
+            process = subprocess.Popen(
+                [str(ANDON), *command], env=andon_env({**settings, "ANDON_PORT": str(port)}), cwd=cwd,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+            gateways.append(Gateway(process, f"http://{HOST}:{port}"))
+        for gateway in gateways:
+            gateway.wait_ready(ready_seconds)
+        yield gateways
+    finally:
+        for gateway in gateways:
+            gateway.send()
+        killed = [gateway for gateway in gateways if gateway.wait_or_kill()]
+        if killed:
+            pytest.fail(f"`andon` did not exit within {STOP_SECONDS} s of SIGTERM; killed\n"
+                        + "\n".join(gateway.output() for gateway in killed))
 
 
 @contextmanager
@@ -190,37 +248,7 @@ def running_gateway(
     log_level: str | None = "warning",
     ready_seconds: float = READY_SECONDS,
 ) -> Iterator[Gateway]:
-    """`andon migrate` (unless `migrate` is False), then `andon COMMAND` on a free port of 127.0.0.1.
-
-    `env` holds the ANDON_* settings (any other ANDON_* variable of this process is dropped);
-    ANDON_HOST, ANDON_PORT and, unless `log_level` is None, ANDON_LOG_LEVEL are added. Yields once
-    GET /api/health answers 200; on exit sends SIGTERM and fails the test unless the process is gone
-    within STOP_SECONDS.
-    """
-    port = free_port()
-    settings = {"ANDON_HOST": HOST, **({"ANDON_LOG_LEVEL": log_level} if log_level else {}), **env}
-    full_env = andon_env({**settings, "ANDON_PORT": str(port)})
-    if migrate:
-        result = run_andon(["migrate"], full_env, cwd)
-        assert result.returncode == 0, f"`andon migrate` failed: {describe(result)}"
-    process = subprocess.Popen(
-        [str(ANDON), *command], env=full_env, cwd=cwd, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    gateway = Gateway(process, f"http://{HOST}:{port}")
-    try:
-        gateway.wait_ready(ready_seconds)
+    """One gateway process; see running_gateways."""
+    with running_gateways(env, cwd, command=command, migrate=migrate, log_level=log_level,
+                          ready_seconds=ready_seconds) as (gateway,):
         yield gateway
-    finally:
-        gateway.stop()
-
-
-def poll_until(check: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
-    """Call `check` until it is true or `timeout` passes (at least once); whether it became true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)

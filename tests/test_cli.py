@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,10 @@ BAD_SETTING_SECONDS = 5.0
 DEMO_READY_SECONDS = 20.0
 DEMO_STATIONS = 8
 API_KEY_LINE = r"API key:\s+(\S+)"
+QUIET = {"ANDON_LOG_LEVEL": "warning"}
 
 
-def _json(result: Any) -> Any:
+def _json(result: subprocess.CompletedProcess[str]) -> Any:
     try:
         return json.loads(result.stdout)
     except ValueError:
@@ -70,15 +73,24 @@ def test_a_bad_setting_stops_serve_with_one_line_naming_the_variable(
 
 def test_serve_refuses_an_unmigrated_database_and_says_to_run_andon_migrate(tmp_path: Path) -> None:
     with subprocess_database(tmp_path) as url:
-        env = andon_env({"ANDON_DATABASE_URL": url, "ANDON_PORT": str(free_port()), "ANDON_LOG_LEVEL": "warning"})
+        env = andon_env({"ANDON_DATABASE_URL": url, "ANDON_PORT": str(free_port()), **QUIET})
         result = run_andon(["serve"], env, tmp_path, timeout=30)
     assert result.returncode != 0, describe(result)
     assert "andon migrate" in result.stderr, describe(result)
 
 
+def test_serve_on_a_missing_sqlite_file_refuses_without_creating_it(tmp_path: Path) -> None:
+    database = tmp_path / "missing.db"
+    env = andon_env({"ANDON_DATABASE_URL": f"sqlite://{database}", "ANDON_PORT": str(free_port()), **QUIET})
+    result = run_andon(["serve"], env, tmp_path, timeout=30)
+    assert result.returncode != 0, describe(result)
+    assert "andon migrate" in result.stderr, describe(result)
+    assert not database.exists()
+
+
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
     with subprocess_database(tmp_path) as url:
-        env = andon_env({"ANDON_DATABASE_URL": url, "ANDON_LOG_LEVEL": "warning"})
+        env = andon_env({"ANDON_DATABASE_URL": url, **QUIET})
         first = run_andon(["migrate"], env, tmp_path)
         second = run_andon(["migrate"], env, tmp_path)
     assert first.returncode == 0, describe(first)
@@ -89,7 +101,7 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
 
 def test_migrate_against_an_unreachable_postgres_fails_with_one_clear_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
-    env = andon_env({"ANDON_DATABASE_URL": f"postgres://andon@127.0.0.1:{port}/andon", "ANDON_LOG_LEVEL": "warning"})
+    env = andon_env({"ANDON_DATABASE_URL": f"postgres://andon@127.0.0.1:{port}/andon", **QUIET})
     result = run_andon(["migrate"], env, tmp_path, timeout=30)
     assert result.returncode != 0, describe(result)
     assert "Traceback" not in result.stderr, describe(result)
@@ -100,30 +112,32 @@ def test_migrate_against_an_unreachable_postgres_fails_with_one_clear_line(tmp_p
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_serve_stops_cleanly_with_exit_code_zero_on(tmp_path: Path, sig: signal.Signals) -> None:
-    with subprocess_database(tmp_path) as url, running_gateway({"ANDON_DATABASE_URL": url}, tmp_path) as gateway:
-        with gateway.client() as client:
+    with subprocess_database(tmp_path) as url, running_gateway({"ANDON_DATABASE_URL": url}, tmp_path) as gw:
+        with gw.client() as client:
             assert client.get("/api/health").status_code == 200
         started = time.monotonic()
-        code = gateway.stop(sig)
+        code = gw.stop(sig)
         elapsed = time.monotonic() - started
     assert elapsed < STOP_SECONDS
-    assert code == 0, f"exit code {code} after {sig.name}\n{gateway.output()}"
+    assert code == 0, f"exit code {code} after {sig.name}\n{gw.output()}"
 
 
 def test_account_and_apikey_commands_print_keys_that_authenticate(tmp_path: Path) -> None:
     with subprocess_database(tmp_path) as url:
-        env = andon_env({"ANDON_DATABASE_URL": url, "ANDON_LOG_LEVEL": "warning"})
+        env = andon_env({"ANDON_DATABASE_URL": url, **QUIET})
         migrated = run_andon(["migrate"], env, tmp_path)
         assert migrated.returncode == 0, describe(migrated)
 
-        created = run_andon(["account", "create", "--domain", "acme.com", "--plant-name", "Main Plant"], env, tmp_path)
+        created = run_andon(["account", "create", "--domain", "acme.com", "--plant-name", "Main Plant"],
+                            env, tmp_path)
         assert created.returncode == 0, describe(created)
         account = _json(created)
         assert set(account) == {"accountId", "plantCode", "apiKey"}
         assert all(isinstance(v, str) and v for v in account.values()), account
 
         issued = run_andon(
-            ["apikey", "create", "--account", account["accountId"], "--email", "x@acme.com", "--role", "supervisor"],
+            ["apikey", "create", "--account", account["accountId"],
+             "--email", "x@acme.com", "--role", "supervisor"],
             env, tmp_path,
         )
         assert issued.returncode == 0, describe(issued)
@@ -138,7 +152,8 @@ def test_account_and_apikey_commands_print_keys_that_authenticate(tmp_path: Path
             supervisor = {"X-API-KEY": key["apiKey"]}
             reason = client.post("/api/non-production-reason", json={"code": "lunch", "description": "Lunch"},
                                  headers=supervisor)
-            user = client.post("/api/user", json={"email": "y@acme.com", "role": "member"}, headers=supervisor)
+            user = client.post("/api/user", json={"email": "y@acme.com", "role": "member"},
+                               headers=supervisor)
 
     assert plants.status_code == 200, plants.text
     body = plants.json()
@@ -151,16 +166,14 @@ def test_account_and_apikey_commands_print_keys_that_authenticate(tmp_path: Path
     assert user.json()["error"]["code"] == "forbidden"
 
 
-def _demo_env(tmp_path: Path, url: str | None) -> dict[str, str]:
-    # On the SQLite run the demo uses the default database: sqlite://andon.db in its working directory.
-    return {"ANDON_DATABASE_URL": url} if url else {}
-
-
 def _run_demo_once(tmp_path: Path, url: str | None, old_key: str | None) -> str:
     """Start `andon demo`, check what it prints and serves, stop it; the API key it printed."""
-    with running_gateway(_demo_env(tmp_path, url), tmp_path, command=("demo",), migrate=False,
+    env = {"ANDON_DATABASE_URL": url} if url else {}
+    started = time.monotonic()
+    with running_gateway(env, tmp_path, command=("demo",), migrate=False,
                          ready_seconds=DEMO_READY_SECONDS) as gateway:
-        key = gateway.wait_for_stdout(API_KEY_LINE, DEMO_READY_SECONDS).group(1)
+        left = started + DEMO_READY_SECONDS - time.monotonic()
+        key = gateway.wait_for_stdout(API_KEY_LINE, max(left, 0.0)).group(1)
         printed = gateway.stdout()
         with gateway.client() as client:
             stations = client.get("/api/station", headers={"X-API-KEY": key})
@@ -179,10 +192,12 @@ def _run_demo_once(tmp_path: Path, url: str | None, old_key: str | None) -> str:
 
 
 def test_demo_prints_a_key_that_lists_eight_stations_and_rotates_it_on_restart(tmp_path: Path) -> None:
-    with subprocess_database(tmp_path) as url:
-        backend_url = url if BACKEND == "postgres" else None
-        first = _run_demo_once(tmp_path, backend_url, None)
-        second = _run_demo_once(tmp_path, backend_url, first)
+    # On the SQLite run the demo uses the default database: sqlite://andon.db in its working directory.
+    database: AbstractContextManager[str | None] = (
+        subprocess_database(tmp_path) if BACKEND == "postgres" else nullcontext(None))
+    with database as url:
+        first = _run_demo_once(tmp_path, url, None)
+        second = _run_demo_once(tmp_path, url, first)
     assert second != first
-    if backend_url is None:
+    if url is None:
         assert (tmp_path / "andon.db").is_file()
