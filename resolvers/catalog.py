@@ -7,7 +7,7 @@ from models.tenancy import NonProductionReason, Sku
 from resolvers.actor import Actor
 from resolvers.changes import Change, publish
 from resolvers.inputs import NonProductionReasonIn, SkuIn
-from resolvers.upsert import upsert_by_code
+from resolvers.upsert import columns, upsert_by_code
 from resolvers.views import View, non_production_reason_view, sku_view
 
 _SKU_COLUMNS = {
@@ -23,8 +23,7 @@ async def list_skus(*, actor: Actor) -> list[View]:
 
 async def upsert_sku(*, actor: Actor, data: SkuIn) -> View:
     actor.require(Role.MEMBER)
-    create = {_SKU_COLUMNS[k]: v for k, v in data.model_dump().items() if k in _SKU_COLUMNS}
-    update = {_SKU_COLUMNS[k]: v for k, v in data.given().items() if k in _SKU_COLUMNS}
+    create, update = columns(data, _SKU_COLUMNS)
     sku = await upsert_by_code(Sku, account_id=actor.account_id, code=data.code, create=create, update=update)
     await publish(Change("sku", actor.account_id, sku.code))
     return sku_view(sku)

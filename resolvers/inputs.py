@@ -41,7 +41,7 @@ class Body(BaseModel):
 
     def given(self) -> dict[str, Any]:
         """Only the fields the caller sent, so an upsert leaves the others as they are."""
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        return self.model_dump(include=self.model_fields_set)
 
 
 def _check_timezone(value: str) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from models.roles import Role
-from models.tenancy import Plant, StationGroup
+from models.tenancy import Plant, Station, StationGroup
 from resolvers.actor import Actor
 from resolvers.changes import Change, publish
+from resolvers.errors import conflict
 from resolvers.inputs import PlantIn, StationGroupIn
 from resolvers.lookups import by_code
-from resolvers.upsert import upsert_by_code
+from resolvers.upsert import columns, upsert_by_code
 from resolvers.views import View, plant_view, station_group_view
 
 _PLANT_COLUMNS = {"name": "name", "timezone": "timezone", "dayStartHour": "day_start_hour"}
+_GROUP_COLUMNS = {"name": "name", "shifts": "shifts"}
 
 
 async def list_plants(*, actor: Actor) -> list[View]:
@@ -22,9 +24,8 @@ async def list_plants(*, actor: Actor) -> list[View]:
 
 async def upsert_plant(*, actor: Actor, data: PlantIn) -> View:
     actor.require(Role.MEMBER)
-    values = {_PLANT_COLUMNS[k]: v for k, v in data.model_dump().items() if k in _PLANT_COLUMNS}
-    update = {_PLANT_COLUMNS[k]: v for k, v in data.given().items() if k in _PLANT_COLUMNS}
-    plant = await upsert_by_code(Plant, account_id=actor.account_id, code=data.code, create=values, update=update)
+    create, update = columns(data, _PLANT_COLUMNS)
+    plant = await upsert_by_code(Plant, account_id=actor.account_id, code=data.code, create=create, update=update)
     await publish(Change("plant", actor.account_id, plant.code))
     return plant_view(plant)
 
@@ -42,12 +43,18 @@ async def list_station_groups(*, actor: Actor, plant_code: str | None = None) ->
 async def upsert_station_group(*, actor: Actor, data: StationGroupIn) -> View:
     actor.require(Role.MEMBER)
     plant = await by_code(Plant, "plant", account_id=actor.account_id, code=data.plantCode, body_field="plantCode")
-    shifts = [s.model_dump() for s in data.shifts]
-    create = {"name": data.name, "plant_id": plant.id, "shifts": shifts}
-    given = data.given()
-    update = {"plant_id": plant.id, **{k: v for k, v in create.items() if k in given}}
+    await _refuse_stranding_stations(actor.account_id, data.code, plant.id)
+    create, update = columns(data, _GROUP_COLUMNS)
+    create["plant_id"] = update["plant_id"] = plant.id
     group = await upsert_by_code(
         StationGroup, account_id=actor.account_id, code=data.code, create=create, update=update
     )
     await publish(Change("station_group", actor.account_id, group.code))
     return station_group_view(group, plant.code)
+
+
+async def _refuse_stranding_stations(account_id: str, group_code: str, plant_id: int) -> None:
+    """A group may move to another plant only if none of its stations stays behind in the old one."""
+    stranded = await Station.filter(account_id=account_id, group__code=group_code).exclude(plant_id=plant_id).exists()
+    if stranded:
+        raise conflict(f"station group {group_code!r} has stations in another plant; move them first", "plantCode")

@@ -12,7 +12,7 @@ from resolvers.errors import invalid
 from resolvers.inputs import StationIn
 from resolvers.lookups import by_code
 from resolvers.read_cache import cached
-from resolvers.upsert import upsert_by_code
+from resolvers.upsert import columns, upsert_by_code
 from resolvers.views import View, station_view
 
 # Wire name → column, for the settings a station carries.
@@ -65,8 +65,8 @@ async def upsert_station(*, actor: Actor, data: StationIn) -> View:
         if group.plant_id != plant.id:  # type: ignore[attr-defined]  # Tortoise FK id column
             raise invalid("groupCode", f"station group {group.code!r} belongs to another plant")
     refs = {"plant_id": plant.id, "group_id": group.id if group else None}
-    create = {**{_COLUMNS[k]: v for k, v in data.model_dump().items() if k in _COLUMNS}, **refs}
-    update = {_COLUMNS[k]: v for k, v in data.given().items() if k in _COLUMNS}
+    create, update = columns(data, _COLUMNS)
+    create.update(refs)
     update["plant_id"] = plant.id
     if "groupCode" in data.model_fields_set:
         update["group_id"] = refs["group_id"]

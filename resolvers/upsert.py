@@ -9,8 +9,16 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from resolvers.errors import conflict
+from resolvers.inputs import Body
 
 M = TypeVar("M", bound=Model)
+
+
+def columns(data: Body, mapping: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Map wire fields to columns: (all of them for a create, only those the caller sent for an update)."""
+    create = {mapping[k]: v for k, v in data.model_dump().items() if k in mapping}
+    update = {mapping[k]: v for k, v in data.given().items() if k in mapping}
+    return create, update
 
 
 async def upsert_by_code(

@@ -48,6 +48,16 @@ def test_plant_and_group_fields(tenant: Tenant) -> None:
     [group] = tenant.ok(tenant.get("/api/station-group"))
     assert group["shifts"] == [{"weekDay": 0, "startHour": 6, "duration": 8}]
     assert tenant.ok(tenant.get("/api/station-group", params={"plantcode": "leeds"})) == []
+    # Its station would be left in another plant than its group.
+    stranding = tenant.post("/api/station-group", {"code": "line-1", "name": "Line 1", "plantCode": "leeds"})
+    assert stranding.status_code == 409 and stranding.json()["error"]["field"] == "plantCode"
+    night = [{"weekDay": 1, "startHour": 22, "duration": 8}]
+    tenant.ok(tenant.post("/api/station-group", {"code": "line-2", "name": "Line 2", "plantCode": tenant.plant_code}))
+    moved = tenant.ok(tenant.post("/api/station-group", {"code": "line-2", "name": "Line 2", "plantCode": "leeds",
+                                                         "shifts": night}))
+    assert (moved["plantCode"], moved["shifts"]) == ("leeds", night)
+    renamed = tenant.ok(tenant.post("/api/station-group", {"code": "line-2", "name": "L2", "plantCode": "leeds"}))
+    assert renamed["shifts"] == night
 
 
 def test_same_codes_can_exist_in_two_accounts(tenant: Tenant, other_tenant: Tenant) -> None:
