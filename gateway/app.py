@@ -25,7 +25,7 @@ from resolvers.changes import install_publisher
 from resolvers.read_cache import ReadCache, install_read_cache
 from resolvers.errors import DomainError, ErrorCode
 from rest_compat import responses
-from rest_compat.endpoint import ENDPOINTS, asgi_handler
+from rest_compat.endpoint import ENDPOINTS, api_routes
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    routes = [Route(ep.path, asgi_handler(ep), methods=[ep.method]) for ep in ENDPOINTS]
+    routes = api_routes()
     routes.append(Route("/api/{rest:path}", _not_found,
                         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]))
     app = Starlette(

@@ -14,6 +14,16 @@ from typing import Any
 from resolvers.changes import Change
 
 
+class SharedList(list[Any]):
+    """A cached list handed to every caller; a transport may memoise its encoding in `memo`."""
+
+    __slots__ = ("memo",)
+
+    def __init__(self, items: list[Any]) -> None:
+        super().__init__(items)
+        self.memo: dict[str, bytes] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     value: Any
@@ -45,6 +55,8 @@ class ReadCache:
             return entry.value
         generation = self._generation.get(account_id, 0)
         value = await load()
+        if isinstance(value, list):
+            value = SharedList(value)
         if generation == self._generation.get(account_id, 0):
             if len(entries) >= self._max_keys:
                 entries.clear()

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from resolvers.actor import Actor
 from resolvers.errors import Detail, DomainError, ErrorCode, invalid
@@ -120,6 +121,25 @@ def _wrap(ep: Endpoint, value: Any) -> Response:
         return responses.no_content()
     assert isinstance(value, Response)
     return value
+
+
+def api_routes() -> list[Route]:
+    """One Starlette route per path (fewer patterns to try per request), dispatching on the method."""
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for ep in ENDPOINTS:
+        by_path.setdefault(ep.path, {})[ep.method] = asgi_handler(ep)
+    return [Route(path, _dispatch(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+
+
+def _dispatch(handlers: dict[str, Callable[[Request], Awaitable[Response]]]) -> Callable[[Request], Awaitable[Response]]:
+    get = handlers.get("GET")
+
+    async def dispatch(request: Request) -> Response:
+        # Starlette answers HEAD on GET routes; everything else reached here is a declared method.
+        method = request.method
+        return await (get if method == "HEAD" and get else handlers[method])(request)
+
+    return dispatch
 
 
 def asgi_handler(ep: Endpoint) -> Callable[[Request], Awaitable[Response]]:

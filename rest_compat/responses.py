@@ -8,6 +8,7 @@ import orjson
 from starlette.responses import Response
 
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.read_cache import SharedList
 
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION: 400,
@@ -33,7 +34,13 @@ class JSON(Response):
         return orjson.dumps(content)
 
 
-def results(items: list[Any], **extra: Any) -> JSON:
+def results(items: list[Any], **extra: Any) -> Response:
+    if isinstance(items, SharedList) and not extra:
+        # A cached list is encoded once per cache fill, not once per request.
+        body = items.memo.get("rest")
+        if body is None:
+            body = items.memo["rest"] = orjson.dumps({"isSuccess": True, "results": items})
+        return Response(body, media_type=JSON.media_type)
     return JSON({"isSuccess": True, "results": items, **extra})
 
 
