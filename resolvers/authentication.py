@@ -15,6 +15,7 @@ from models.secrets import digest, normalise_access_code, same_digest
 from resolvers.actor import SYSTEM_ACCOUNT, Actor
 from resolvers.changes import Change
 from resolvers.errors import DomainError, ErrorCode, unauthorized
+from resolvers.single_flight import SingleFlight
 
 _MAX_SECRET = 200  # longer presented secrets are refused before any hashing or look-up
 
@@ -73,6 +74,7 @@ class Authenticator:
         self._cache_enabled = cache_seconds > 0
         # Bumped on every credential change: a look-up that raced a revocation is not cached.
         self._generation = 0
+        self._flight = SingleFlight()
         # False while cross-instance invalidation may be missed (bus disconnected): then every
         # request looks the credential up, so a revocation on another instance is never ignored.
         self._cache_trusted = cache_trusted
@@ -117,7 +119,7 @@ class Authenticator:
         if use_cache and (hit := self._cache.get(cache_key)) is not None:
             return hit
         generation = self._generation
-        actor = await load()
+        actor = await self._flight.run((cache_key, generation), load)
         if use_cache and actor is not None and generation == self._generation:
             self._cache[cache_key] = actor
         return actor

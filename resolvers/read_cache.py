@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from resolvers.changes import Change
+from resolvers.single_flight import SingleFlight
 
 
 class SharedList(list[Any]):
@@ -41,6 +42,7 @@ class ReadCache:
         self._entries: dict[str, dict[Hashable, _Entry]] = {}
         # Bumped per account on every change: a load that raced a change is not stored.
         self._generation: dict[str, int] = {}
+        self._flight = SingleFlight()
 
     async def get(
         self, account_id: str, key: Hashable, depends: frozenset[str], load: Callable[[], Awaitable[Any]]
@@ -54,8 +56,8 @@ class ReadCache:
         if entry is not None and entry.expires > now:
             return entry.value
         generation = self._generation.get(account_id, 0)
-        value = await load()
-        if isinstance(value, list):
+        value = await self._flight.run((account_id, key, generation), load)
+        if isinstance(value, list) and not isinstance(value, SharedList):
             value = SharedList(value)
         if generation == self._generation.get(account_id, 0):
             if len(entries) >= self._max_keys:
