@@ -22,8 +22,8 @@ from realtime.bus import Bus, LocalBus
 from realtime.redis_bus import RedisBus
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
-from resolvers.read_cache import ReadCache, install_read_cache
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.read_cache import ReadCache, install_read_cache
 from rest_compat import responses
 from rest_compat.endpoint import ENDPOINTS, api_routes
 
@@ -87,7 +87,9 @@ async def _not_found(request: Request) -> Response:
     """Unknown /api path → 404 JSON; a known path with another method → 405 JSON."""
     allowed = sorted({ep.method for ep in ENDPOINTS if _path_matches(request, ep.path)})
     if allowed:
-        exc = DomainError(ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here; use {', '.join(allowed)}")
+        exc = DomainError(
+            ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here; use {', '.join(allowed)}"
+        )
         response = responses.error(exc)
         response.headers["Allow"] = ", ".join(allowed)
         return response
@@ -103,7 +105,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         return await _not_found(request)
-    code = {405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE}.get(exc.status_code, ErrorCode.VALIDATION)
+    code = {405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE}.get(
+        exc.status_code, ErrorCode.VALIDATION
+    )
     return responses.error(DomainError(code, str(exc.detail)))
 
 
@@ -115,8 +119,13 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings) -> Starlette:
     routes = api_routes()
-    routes.append(Route("/api/{rest:path}", _not_found,
-                        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]))
+    routes.append(
+        Route(
+            "/api/{rest:path}",
+            _not_found,
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        )
+    )
     app = Starlette(
         routes=routes,
         lifespan=_lifespan(settings),

@@ -30,11 +30,15 @@ def _settings() -> Settings:
         settings = load_settings()
     except SettingsError as exc:
         _fail(str(exc), 2)
-    logging.basicConfig(level=settings.python_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.python_log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # Tortoise logs every open/close at INFO; only its problems are worth an operator's attention.
     logging.getLogger("tortoise").setLevel(max(settings.python_log_level, logging.WARNING))
     for name in unknown_variables(dict(os.environ)):
-        logging.getLogger("andon").warning("ignoring %s: not a known setting (see docs/configuration.md)", name)
+        logging.getLogger("andon").warning(
+            "ignoring %s: not a known setting (see docs/configuration.md)", name
+        )
     return settings
 
 
@@ -46,7 +50,9 @@ def _migrate(settings: Settings) -> None:
         asyncio.run(migrate(settings.database_url))
     except Exception as exc:  # any failure: one clear line and a non-zero exit
         _fail(f"migration failed on {_safe_url(settings.database_url)}: {type(exc).__name__}: {exc}")
-    typer.echo(f"applied {len(pending)} migration(s): {', '.join(pending)}" if pending else "database is up to date")
+    typer.echo(
+        f"applied {len(pending)} migration(s): {', '.join(pending)}" if pending else "database is up to date"
+    )
 
 
 def _safe_url(url: str) -> str:
@@ -82,9 +88,15 @@ def _serve(settings: Settings) -> None:
     if pending:
         _fail(f"the database is not migrated ({len(pending)} pending): run `andon migrate` first")
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level,
-        proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=8, access_log=settings.log_level == "debug", lifespan="on",
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=8,
+        access_log=settings.log_level == "debug",
+        lifespan="on",
     )
     server = GatewayServer(config)
     server.run()
@@ -145,7 +157,8 @@ def account_create(
     async def run() -> object:
         async with database_session(settings):
             data = NewAccountIn.model_validate(
-                {"domain": domain, "plantName": plant_name, "accountId": account_id, "timezone": timezone})
+                {"domain": domain, "plantName": plant_name, "accountId": account_id, "timezone": timezone}
+            )
             return await create_account(actor=system, data=data)
 
     try:
@@ -179,7 +192,9 @@ def apikey_create(
         async with database_session(settings):
             if not await Account.filter(id=account).exists():
                 _fail(f"no account {account!r}")
-            user, _ = await User.get_or_create(account_id=account, email=email.lower(), defaults={"role": role})
+            user, _ = await User.get_or_create(
+                account_id=account, email=email.lower(), defaults={"role": role}
+            )
             return await issue_api_key(user=user, name=name, role=Role(key_role) if key_role else None)
 
     typer.echo(json.dumps(asyncio.run(run()), indent=2))

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.connection import get_connection
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.migrations.executor import MigrationExecutor
-from tortoise.connection import get_connection
 
 from models import APP_LABEL, MIGRATIONS_MODULE, MODEL_MODULES
 

@@ -28,11 +28,14 @@ async def ensure_demo_account() -> str:
     if not await Account.filter(id=DEMO_ACCOUNT).exists():
         await create_account(
             actor=_SYSTEM,
-            data=NewAccountIn(domain=DEMO_DOMAIN, plantName="Demo Plant", accountId=DEMO_ACCOUNT,
-                              timezone="Europe/London"),
+            data=NewAccountIn(
+                domain=DEMO_DOMAIN, plantName="Demo Plant", accountId=DEMO_ACCOUNT, timezone="Europe/London"
+            ),
         )
     admin = await User.get(account_id=DEMO_ACCOUNT, email=f"admin@{DEMO_DOMAIN}")
-    actor = Actor(account_id=DEMO_ACCOUNT, role=Role.ADMIN, via="api-key", user_id=admin.id, email=admin.email)
+    actor = Actor(
+        account_id=DEMO_ACCOUNT, role=Role.ADMIN, via="api-key", user_id=admin.id, email=admin.email
+    )
     await _layout(actor)
     await ApiKey.filter(account_id=DEMO_ACCOUNT, name=DEMO_KEY_NAME).delete()
     key = await issue_api_key(user=admin, name=DEMO_KEY_NAME, role=None)
@@ -41,11 +44,24 @@ async def ensure_demo_account() -> str:
 
 async def _layout(actor: Actor) -> None:
     for group_code, (group_name, stations) in _LAYOUT.items():
-        await upsert_station_group(actor=actor, data=StationGroupIn.model_validate(
-            {"code": group_code, "name": group_name, "plantCode": "demo-plant", "shifts": _WEEKDAY_SHIFTS}))
+        await upsert_station_group(
+            actor=actor,
+            data=StationGroupIn.model_validate(
+                {"code": group_code, "name": group_name, "plantCode": "demo-plant", "shifts": _WEEKDAY_SHIFTS}
+            ),
+        )
         for index, code in enumerate(stations):
-            await upsert_station(actor=actor, data=StationIn.model_validate({
-                "code": code, "name": f"{group_name} {index + 1}", "plantCode": "demo-plant",
-                "groupCode": group_code, "cycleTime": 20 + 5 * index,
-                "downtimeDetectionMode": "production-cycle", "idleCostPerMinute": 12.5,
-            }))
+            await upsert_station(
+                actor=actor,
+                data=StationIn.model_validate(
+                    {
+                        "code": code,
+                        "name": f"{group_name} {index + 1}",
+                        "plantCode": "demo-plant",
+                        "groupCode": group_code,
+                        "cycleTime": 20 + 5 * index,
+                        "downtimeDetectionMode": "production-cycle",
+                        "idleCostPerMinute": 12.5,
+                    }
+                ),
+            )

@@ -44,10 +44,12 @@ def mqtt(url: str) -> Probe:
     async def probe() -> str:
         try:
             async with aiomqtt.Client(
-                hostname=parts.hostname or "127.0.0.1", port=parts.port or (8883 if parts.scheme == "mqtts" else 1883),
+                hostname=parts.hostname or "127.0.0.1",
+                port=parts.port or (8883 if parts.scheme == "mqtts" else 1883),
                 username=unquote(parts.username) if parts.username else None,
                 password=unquote(parts.password) if parts.password else None,
-                timeout=_TIMEOUT, tls_params=aiomqtt.TLSParameters() if parts.scheme == "mqtts" else None,
+                timeout=_TIMEOUT,
+                tls_params=aiomqtt.TLSParameters() if parts.scheme == "mqtts" else None,
             ):
                 return "ok"
         except Exception as exc:
@@ -61,8 +63,10 @@ def smtp(url: str) -> Probe:
 
     async def probe() -> str:
         client = aiosmtplib.SMTP(
-            hostname=parts.hostname, port=parts.port or (465 if parts.scheme == "smtps" else 25),
-            use_tls=parts.scheme == "smtps", timeout=_TIMEOUT,
+            hostname=parts.hostname,
+            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            use_tls=parts.scheme == "smtps",
+            timeout=_TIMEOUT,
         )
         try:
             await client.connect()

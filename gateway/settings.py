@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
-        checked = _check_scheme(value, ("sqlite", "postgres", "postgresql", "asyncpg"), "postgres://u:p@h:5432/db")
+        checked = _check_scheme(
+            value, ("sqlite", "postgres", "postgresql", "asyncpg"), "postgres://u:p@h:5432/db"
+        )
         if checked is None:
             raise ValueError("must not be empty")
         if value.startswith("sqlite:") and not value.startswith("sqlite://"):
@@ -111,7 +113,9 @@ class Settings(BaseSettings):
 def unknown_variables(environ: dict[str, str]) -> list[str]:
     """ANDON_* names that are no setting (likely typos); the test suite's own ANDON_TEST_* are not."""
     known = {"ANDON_" + name.upper() for name in Settings.model_fields}
-    return sorted(n for n in environ if n.startswith("ANDON_") and n not in known and not n.startswith("ANDON_TEST_"))
+    return sorted(
+        n for n in environ if n.startswith("ANDON_") and n not in known and not n.startswith("ANDON_TEST_")
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -122,5 +126,7 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         name = "ANDON_" + str(error["loc"][0]).upper() if error["loc"] else "ANDON_*"
         raw = error.get("input")
-        shown = f" (got {raw!r})" if isinstance(raw, str | int | float) and name != "ANDON_SYSTEM_API_KEY" else ""
+        shown = (
+            f" (got {raw!r})" if isinstance(raw, str | int | float) and name != "ANDON_SYSTEM_API_KEY" else ""
+        )
         raise SettingsError(f"invalid {name}{shown}: {error['msg']}") from None

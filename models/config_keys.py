@@ -57,9 +57,22 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
         ConfigKey("ESCALATE_ON_ESTIMATE_EXPIRY", "boolean", True),
         ConfigKey("ESCALATION_REPEAT_MINUTES", "number", 0, minimum=0, maximum=10080),
         ConfigKey("DAILY_SUMMARY_HOUR", "number", 7, minimum=0, maximum=23, integer=True),
-        ConfigKey("EMAIL_FROM", "string", None, required=True, max_length=254, pattern=_EMAIL,
-                  description="email address"),
-        ConfigKey("DASHBOARD_URL", "string", None, max_length=500, pattern=re.compile(r"^https?://\S+$"),
-                  description="http(s) URL"),
+        ConfigKey(
+            "EMAIL_FROM",
+            "string",
+            None,
+            required=True,
+            max_length=254,
+            pattern=_EMAIL,
+            description="email address",
+        ),
+        ConfigKey(
+            "DASHBOARD_URL",
+            "string",
+            None,
+            max_length=500,
+            pattern=re.compile(r"^https?://\S+$"),
+            description="http(s) URL",
+        ),
     )
 }

@@ -52,8 +52,9 @@ class RedisBus:
             log.warning("redis publish failed: %s", exc)
 
     async def start(self) -> None:
-        self._client = aioredis.from_url(self._url, socket_connect_timeout=2, socket_timeout=None,
-                                         health_check_interval=10)
+        self._client = aioredis.from_url(
+            self._url, socket_connect_timeout=2, socket_timeout=None, health_check_interval=10
+        )
         self._listener = asyncio.create_task(self._listen_forever(), name="redis-bus-listener")
         # Wait briefly so a healthy Redis is in use from the first request; never block start-up on it.
         with contextlib.suppress(TimeoutError):

@@ -15,7 +15,11 @@ from resolvers.views import View, access_code_view
 
 async def list_access_codes(*, actor: Actor) -> list[View]:
     actor.require(Role.ADMIN)
-    rows = await AccessCode.filter(account_id=actor.account_id).order_by("created_at").select_related("created_by")
+    rows = (
+        await AccessCode.filter(account_id=actor.account_id)
+        .order_by("created_at")
+        .select_related("created_by")
+    )
     return [access_code_view(c, c.created_by.email if c.created_by else None) for c in rows]
 
 
@@ -23,8 +27,9 @@ async def create_access_code(*, actor: Actor) -> View:
     actor.require(Role.ADMIN)
     for _ in range(5):
         try:
-            row = await AccessCode.create(account_id=actor.account_id, code=new_access_code(),
-                                          created_by_id=actor.user_id)
+            row = await AccessCode.create(
+                account_id=actor.account_id, code=new_access_code(), created_by_id=actor.user_id
+            )
             break
         except IntegrityError:
             continue  # a collision across all accounts: draw again

@@ -57,7 +57,9 @@ async def set_config(*, actor: Actor, config: dict[str, Any]) -> list[dict[str, 
                 continue
             await AccountConfig.update_or_create(
                 # Wrapped: Tortoise's JSONField would parse a bare string value as JSON text.
-                defaults={"value": {"v": value}}, account_id=actor.account_id, key=key
+                defaults={"value": {"v": value}},
+                account_id=actor.account_id,
+                key=key,
             )
             messages.append({"key": key, "message": "updated"})
     await publish(Change("config", actor.account_id))

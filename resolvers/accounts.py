@@ -34,8 +34,12 @@ async def create_account(*, actor: Actor, data: NewAccountIn) -> View:
     try:
         async with in_transaction():
             await Account.create(id=account_id, domain=data.domain, name=data.domain)
-            await Plant.create(account_id=account_id, code=plant_code, name=data.plantName, timezone=data.timezone)
-            admin = await User.create(account_id=account_id, email=f"admin@{data.domain}", role=Role.ADMIN.value)
+            await Plant.create(
+                account_id=account_id, code=plant_code, name=data.plantName, timezone=data.timezone
+            )
+            admin = await User.create(
+                account_id=account_id, email=f"admin@{data.domain}", role=Role.ADMIN.value
+            )
             key = await insert_api_key(user=admin, name="initial admin key", role=None)
     except IntegrityError:
         raise conflict(f"account {account_id!r} or domain {data.domain!r} already exists") from None

@@ -49,7 +49,11 @@ async def insert_api_key(*, user: User, name: str, role: Role | None) -> View:
     secret, secret_hash, prefix = new_api_key()
     key = await ApiKey.create(
         account_id=user.account_id,  # type: ignore[attr-defined]  # Tortoise FK id column
-        user=user, name=name, role=role.value if role else None, secret_hash=secret_hash, prefix=prefix,
+        user=user,
+        name=name,
+        role=role.value if role else None,
+        secret_hash=secret_hash,
+        prefix=prefix,
     )
     return {**_view(key), "apiKey": secret}
 

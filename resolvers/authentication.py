@@ -23,7 +23,9 @@ _MAX_SECRET = 200  # longer presented secrets are refused before any hashing or 
 class FailureLimiter:
     """Counts failed authentications per client address in a sliding window."""
 
-    def __init__(self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = limit
         self.window = window_seconds
         self._clock = clock
@@ -45,7 +47,8 @@ class FailureLimiter:
         if times is not None and len(times) >= self.limit:
             wait = math.ceil(times[0] + self.window - self._clock())
             raise DomainError(
-                ErrorCode.RATE_LIMITED, f"too many failed authentications; retry in {max(wait, 1)} s",
+                ErrorCode.RATE_LIMITED,
+                f"too many failed authentications; retry in {max(wait, 1)} s",
                 retry_after=max(wait, 1),
             )
 
@@ -97,7 +100,9 @@ class Authenticator:
             raise unauthorized("invalid credential")
         return actor
 
-    async def _resolve(self, api_key: str | None, access_code: str | None, allow_system: bool) -> Actor | None:
+    async def _resolve(
+        self, api_key: str | None, access_code: str | None, allow_system: bool
+    ) -> Actor | None:
         if api_key:
             if len(api_key) > _MAX_SECRET:
                 return None
@@ -132,7 +137,11 @@ async def _actor_for_key(key_digest: str) -> Actor | None:
     role = effective(Role(key.user.role), Role(key.role) if key.role else None)
     return Actor(
         account_id=key.account_id,  # type: ignore[attr-defined]  # Tortoise FK id column
-        role=role, via="api-key", user_id=key.user.id, email=key.user.email, credential_id=key.id,
+        role=role,
+        via="api-key",
+        user_id=key.user.id,
+        email=key.user.email,
+        credential_id=key.id,
     )
 
 
@@ -142,5 +151,7 @@ async def _actor_for_code(code: str) -> Actor | None:
         return None
     return Actor(
         account_id=row.account_id,  # type: ignore[attr-defined]
-        role=Role.OPERATOR, via="access-code", credential_id=row.id,
+        role=Role.OPERATOR,
+        via="access-code",
+        credential_id=row.id,
     )

@@ -11,7 +11,9 @@ from resolvers.upsert import columns, upsert_by_code
 from resolvers.views import View, non_production_reason_view, sku_view
 
 _SKU_COLUMNS = {
-    "name": "name", "cycleTime": "cycle_time", "value": "value",
+    "name": "name",
+    "cycleTime": "cycle_time",
+    "value": "value",
     "downtimeDurationThresholdMultiplier": "downtime_duration_threshold_multiplier",
 }
 

@@ -8,7 +8,9 @@ from typing import Literal, Protocol
 
 log = logging.getLogger(__name__)
 
-ChangeKind = Literal["credentials", "config", "plant", "station_group", "station", "sku", "non_production_reason"]
+ChangeKind = Literal[
+    "credentials", "config", "plant", "station_group", "station", "sku", "non_production_reason"
+]
 CHANGE_KINDS: frozenset[str] = frozenset(ChangeKind.__args__)  # type: ignore[attr-defined]
 
 

@@ -15,7 +15,9 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_MAX, patte
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    ),
 ]
 Minutes = Annotated[float, Field(ge=0, le=10080)]
 Seconds = Annotated[float, Field(gt=0, le=86400)]
@@ -120,12 +122,17 @@ class NewAccountIn(Body):
     domain: Annotated[
         str,
         StringConstraints(
-            strip_whitespace=True, to_lower=True, min_length=3, max_length=253,
+            strip_whitespace=True,
+            to_lower=True,
+            min_length=3,
+            max_length=253,
             pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$",
         ),
     ]
     plantName: Name
-    accountId: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=ACCOUNT_ID_PATTERN)] | None = None
+    accountId: (
+        Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=ACCOUNT_ID_PATTERN)] | None
+    ) = None
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
 
     _tz = field_validator("timezone")(_check_timezone)

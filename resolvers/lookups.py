@@ -18,7 +18,9 @@ def missing(what: str, code: str, body_field: str | None) -> DomainError:
     return not_found(what, code)
 
 
-async def by_code(model: type[M], what: str, *, account_id: str, code: str, body_field: str | None = None) -> M:
+async def by_code(
+    model: type[M], what: str, *, account_id: str, code: str, body_field: str | None = None
+) -> M:
     row = await model.get_or_none(account_id=account_id, code=code)
     if row is None:
         raise missing(what, code, body_field)

@@ -25,7 +25,9 @@ async def list_plants(*, actor: Actor) -> list[View]:
 async def upsert_plant(*, actor: Actor, data: PlantIn) -> View:
     actor.require(Role.MEMBER)
     create, update = columns(data, _PLANT_COLUMNS)
-    plant = await upsert_by_code(Plant, account_id=actor.account_id, code=data.code, create=create, update=update)
+    plant = await upsert_by_code(
+        Plant, account_id=actor.account_id, code=data.code, create=create, update=update
+    )
     await publish(Change("plant", actor.account_id, plant.code))
     return plant_view(plant)
 
@@ -42,7 +44,9 @@ async def list_station_groups(*, actor: Actor, plant_code: str | None = None) ->
 
 async def upsert_station_group(*, actor: Actor, data: StationGroupIn) -> View:
     actor.require(Role.MEMBER)
-    plant = await by_code(Plant, "plant", account_id=actor.account_id, code=data.plantCode, body_field="plantCode")
+    plant = await by_code(
+        Plant, "plant", account_id=actor.account_id, code=data.plantCode, body_field="plantCode"
+    )
     await _refuse_stranding_stations(actor.account_id, data.code, plant.id)
     create, update = columns(data, _GROUP_COLUMNS)
     create["plant_id"] = update["plant_id"] = plant.id
@@ -55,6 +59,12 @@ async def upsert_station_group(*, actor: Actor, data: StationGroupIn) -> View:
 
 async def _refuse_stranding_stations(account_id: str, group_code: str, plant_id: int) -> None:
     """A group may move to another plant only if none of its stations stays behind in the old one."""
-    stranded = await Station.filter(account_id=account_id, group__code=group_code).exclude(plant_id=plant_id).exists()
+    stranded = (
+        await Station.filter(account_id=account_id, group__code=group_code)
+        .exclude(plant_id=plant_id)
+        .exists()
+    )
     if stranded:
-        raise conflict(f"station group {group_code!r} has stations in another plant; move them first", "plantCode")
+        raise conflict(
+            f"station group {group_code!r} has stations in another plant; move them first", "plantCode"
+        )

@@ -35,7 +35,9 @@ class _Entry:
 class ReadCache:
     """Values are shared between callers: treat them as read-only."""
 
-    def __init__(self, *, ttl_seconds: float, trusted: Callable[[], bool] = lambda: True, max_keys: int = 20) -> None:
+    def __init__(
+        self, *, ttl_seconds: float, trusted: Callable[[], bool] = lambda: True, max_keys: int = 20
+    ) -> None:
         self._ttl = ttl_seconds
         self._trusted = trusted
         self._max_keys = max_keys  # per account: bounds memory when filters vary
@@ -74,8 +76,9 @@ class ReadCache:
 
 
 class _NoCache:
-    async def get(self, account_id: str, key: Hashable, depends: frozenset[str],
-                  load: Callable[[], Awaitable[Any]]) -> Any:
+    async def get(
+        self, account_id: str, key: Hashable, depends: frozenset[str], load: Callable[[], Awaitable[Any]]
+    ) -> Any:
         return await load()
 
 
@@ -88,5 +91,7 @@ def install_read_cache(cache: ReadCache | None) -> None:
     _cache = cache if cache is not None else _NoCache()
 
 
-async def cached(account_id: str, key: Hashable, depends: frozenset[str], load: Callable[[], Awaitable[Any]]) -> Any:
+async def cached(
+    account_id: str, key: Hashable, depends: frozenset[str], load: Callable[[], Awaitable[Any]]
+) -> Any:
     return await _cache.get(account_id, key, depends, load)

@@ -60,8 +60,9 @@ async def upsert_station(*, actor: Actor, data: StationIn) -> View:
     plant = await by_code(Plant, "plant", account_id=account, code=data.plantCode, body_field="plantCode")
     group = None
     if data.groupCode is not None:
-        group = await by_code(StationGroup, "station group", account_id=account, code=data.groupCode,
-                              body_field="groupCode")
+        group = await by_code(
+            StationGroup, "station group", account_id=account, code=data.groupCode, body_field="groupCode"
+        )
         if group.plant_id != plant.id:  # type: ignore[attr-defined]  # Tortoise FK id column
             raise invalid("groupCode", f"station group {group.code!r} belongs to another plant")
     refs = {"plant_id": plant.id, "group_id": group.id if group else None}

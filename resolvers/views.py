@@ -17,15 +17,23 @@ def _stamps(row: Any) -> View:
 
 def plant_view(p: Plant) -> View:
     return {
-        "code": p.code, "name": p.name, "timezone": p.timezone, "dayStartHour": p.day_start_hour,
-        "accountId": p.account_id, **_stamps(p),  # type: ignore[attr-defined]  # Tortoise FK id column
+        "code": p.code,
+        "name": p.name,
+        "timezone": p.timezone,
+        "dayStartHour": p.day_start_hour,
+        "accountId": p.account_id,
+        **_stamps(p),  # type: ignore[attr-defined]  # Tortoise FK id column
     }
 
 
 def station_group_view(g: StationGroup, plant_code: str) -> View:
     return {
-        "code": g.code, "name": g.name, "plantCode": plant_code, "shifts": g.shifts,
-        "accountId": g.account_id, **_stamps(g),  # type: ignore[attr-defined]
+        "code": g.code,
+        "name": g.name,
+        "plantCode": plant_code,
+        "shifts": g.shifts,
+        "accountId": g.account_id,
+        **_stamps(g),  # type: ignore[attr-defined]
     }
 
 
@@ -49,9 +57,13 @@ def station_view(s: Station, plant_code: str, group_code: str | None) -> View:
 
 def sku_view(k: Sku) -> View:
     return {
-        "code": k.code, "name": k.name, "cycleTime": k.cycle_time, "value": k.value,
+        "code": k.code,
+        "name": k.name,
+        "cycleTime": k.cycle_time,
+        "value": k.value,
         "downtimeDurationThresholdMultiplier": k.downtime_duration_threshold_multiplier,
-        "accountId": k.account_id, **_stamps(k),  # type: ignore[attr-defined]
+        "accountId": k.account_id,
+        **_stamps(k),  # type: ignore[attr-defined]
     }
 
 
@@ -66,8 +78,14 @@ def user_view(u: User) -> View:
 def api_key_view(k: ApiKey, user_email: str, effective_role: str) -> View:
     """Metadata only: the secret is never shown after creation."""
     return {
-        "id": k.id, "name": k.name, "userId": k.user_id, "userEmail": user_email,  # type: ignore[attr-defined]
-        "role": effective_role, "prefix": k.prefix, "accountId": k.account_id, **_stamps(k),  # type: ignore[attr-defined]
+        "id": k.id,
+        "name": k.name,
+        "userId": k.user_id,
+        "userEmail": user_email,  # type: ignore[attr-defined]
+        "role": effective_role,
+        "prefix": k.prefix,
+        "accountId": k.account_id,
+        **_stamps(k),  # type: ignore[attr-defined]
     }
 
 

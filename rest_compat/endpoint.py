@@ -70,7 +70,9 @@ class Endpoint:
 ENDPOINTS: list[Endpoint] = []
 
 
-def endpoint(method: str, path: str, summary: str, *, tag: str, **options: Any) -> Callable[[Handler], Handler]:
+def endpoint(
+    method: str, path: str, summary: str, *, tag: str, **options: Any
+) -> Callable[[Handler], Handler]:
     """Register a handler for `method path`; see Endpoint for the options."""
 
     def register(handler: Handler) -> Handler:
@@ -131,7 +133,9 @@ def api_routes() -> list[Route]:
     return [Route(path, _dispatch(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
 
 
-def _dispatch(handlers: dict[str, Callable[[Request], Awaitable[Response]]]) -> Callable[[Request], Awaitable[Response]]:
+def _dispatch(
+    handlers: dict[str, Callable[[Request], Awaitable[Response]]],
+) -> Callable[[Request], Awaitable[Response]]:
     get = handlers.get("GET")
 
     async def dispatch(request: Request) -> Response:

@@ -37,7 +37,10 @@ _ERROR_SCHEMA: dict[str, Any] = {
                 "field": {"type": "string"},
                 "details": {
                     "type": "array",
-                    "items": {"type": "object", "properties": {"message": {"type": "string"}, "field": {"type": "string"}}},
+                    "items": {
+                        "type": "object",
+                        "properties": {"message": {"type": "string"}, "field": {"type": "string"}},
+                    },
                 },
             },
         },
@@ -81,14 +84,19 @@ def _operation(ep: Endpoint, defs: dict[tuple[Any, str], Any]) -> dict[str, Any]
     }
     if ep.description:
         op["description"] = ep.description
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-              for n in _PATH_PARAM.findall(ep.path)]
+    params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        for n in _PATH_PARAM.findall(ep.path)
+    ]
     if ep.query is not None:
         params += _query_parameters(ep.query)
     if params:
         op["parameters"] = params
     if ep.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _body_schema(ep, defs)}}}
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _body_schema(ep, defs)}},
+        }
     op["responses"] = _responses(ep)
     if ep.auth != "none":
         op["security"] = [{"apiKey": []}, {"bearer": []}, {"accessCode": []}]
@@ -125,8 +133,11 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
         paths.setdefault(path, {})[ep.method.lower()] = _operation(ep, defs_map)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Andon gateway API", "version": version,
-                 "description": "Busroot-compatible REST API of the Andon downtime-monitoring gateway."},
+        "info": {
+            "title": "Andon gateway API",
+            "version": version,
+            "description": "Busroot-compatible REST API of the Andon downtime-monitoring gateway.",
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,

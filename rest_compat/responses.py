@@ -60,8 +60,6 @@ def error(exc: DomainError) -> JSON:
     body: dict[str, Any] = {"code": exc.code.value, "message": exc.message}
     if exc.field:
         body["field"] = exc.field
-    body["details"] = [
-        {"message": d.message, **({"field": d.field} if d.field else {})} for d in exc.details
-    ]
+    body["details"] = [{"message": d.message, **({"field": d.field} if d.field else {})} for d in exc.details]
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
     return JSON({"isSuccess": False, "error": body}, status_code=STATUS[exc.code], headers=headers)

@@ -39,7 +39,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def client(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The gateway in-process with its lifespan running; each test works in accounts of its own."""
     settings = load_settings(
-        database_url=database_url, system_api_key=SYSTEM_KEY,
+        database_url=database_url,
+        system_api_key=SYSTEM_KEY,
         outbox_dir=Path(tmp_path_factory.mktemp("outbox")),
     )
     with TestClient(create_app(settings)) as test_client:
@@ -80,7 +81,9 @@ class Tenant:
     def key_for(self, role: str) -> str:
         """A new user of `role` (or a device key) and their API key."""
         user_role = "admin" if role == "device" else role
-        user = self.ok(self.post("/api/user", {"email": f"{role}-{next(_counter)}@{self.domain}", "role": user_role}))
+        user = self.ok(
+            self.post("/api/user", {"email": f"{role}-{next(_counter)}@{self.domain}", "role": user_role})
+        )
         body = {"userId": user["id"], "name": f"{role} key"}
         if role == "device":
             body["role"] = "device"
@@ -90,7 +93,8 @@ class Tenant:
 def new_tenant(client: TestClient, **extra: Any) -> Tenant:
     domain = f"t{next(_counter)}-{uuid.uuid4().hex[:8]}.example.com"
     response = client.post(
-        "/api/admin/newaccount", json={"domain": domain, "plantName": "Main Plant", **extra},
+        "/api/admin/newaccount",
+        json={"domain": domain, "plantName": "Main Plant", **extra},
         headers={"X-API-KEY": SYSTEM_KEY},
     )
     assert response.status_code == 200, response.text

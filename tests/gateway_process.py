@@ -45,8 +45,14 @@ def run_andon(
 ) -> subprocess.CompletedProcess[str]:
     """Run `andon ARGS` to completion with exactly `env` (see andon_env) in `cwd`."""
     return subprocess.run(
-        [str(ANDON), *args], env=dict(env), cwd=cwd, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [str(ANDON), *args],
+        env=dict(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -148,8 +154,9 @@ class Gateway:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     self.wait_or_kill()  # already gone: collects the rest of its output
-                    pytest.fail(f"`andon` exited with {self.process.returncode} before serving\n"
-                                f"{self.output()}")
+                    pytest.fail(
+                        f"`andon` exited with {self.process.returncode} before serving\n{self.output()}"
+                    )
                 try:
                     response = client.get("/api/health", timeout=2.0)
                 except httpx.TransportError as exc:
@@ -181,8 +188,9 @@ class Gateway:
     def wait_stopped(self, sig: signal.Signals = signal.SIGTERM) -> int:
         """Wait for the exit `sig` asked for; the exit code. Needing SIGKILL fails the test."""
         if self.wait_or_kill():
-            pytest.fail(f"`andon` did not exit within {STOP_SECONDS} s of {sig.name}; killed\n"
-                        f"{self.output()}")
+            pytest.fail(
+                f"`andon` did not exit within {STOP_SECONDS} s of {sig.name}; killed\n{self.output()}"
+            )
         return self.process.returncode
 
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
@@ -222,8 +230,13 @@ def running_gateways(
                 pass
             ports.add(port)
             process = subprocess.Popen(
-                [str(ANDON), *command], env=andon_env({**settings, "ANDON_PORT": str(port)}), cwd=cwd,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                [str(ANDON), *command],
+                env=andon_env({**settings, "ANDON_PORT": str(port)}),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             gateways.append(Gateway(process, f"http://{HOST}:{port}"))
         for gateway in gateways:
@@ -234,8 +247,10 @@ def running_gateways(
             gateway.send()
         killed = [gateway for gateway in gateways if gateway.wait_or_kill()]
         if killed:
-            pytest.fail(f"`andon` did not exit within {STOP_SECONDS} s of SIGTERM; killed\n"
-                        + "\n".join(gateway.output() for gateway in killed))
+            pytest.fail(
+                f"`andon` did not exit within {STOP_SECONDS} s of SIGTERM; killed\n"
+                + "\n".join(gateway.output() for gateway in killed)
+            )
 
 
 @contextmanager
@@ -249,6 +264,7 @@ def running_gateway(
     ready_seconds: float = READY_SECONDS,
 ) -> Iterator[Gateway]:
     """One gateway process; see running_gateways."""
-    with running_gateways(env, cwd, command=command, migrate=migrate, log_level=log_level,
-                          ready_seconds=ready_seconds) as (gateway,):
+    with running_gateways(
+        env, cwd, command=command, migrate=migrate, log_level=log_level, ready_seconds=ready_seconds
+    ) as (gateway,):
         yield gateway

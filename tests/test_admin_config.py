@@ -24,12 +24,24 @@ def test_get_lists_every_key_with_default_type_and_required(tenant: Tenant) -> N
 
 
 def test_post_sets_values_and_answers_the_seed_envelope(tenant: Tenant) -> None:
-    response = tenant.post("/api/admin/config", {"config": {"DAILY_SUMMARY_HOUR": 6, "EMAIL_FROM": "andon@acme.com",
-                                                            "ESCALATE_ON_ESTIMATE_EXPIRY": False}})
+    response = tenant.post(
+        "/api/admin/config",
+        {
+            "config": {
+                "DAILY_SUMMARY_HOUR": 6,
+                "EMAIL_FROM": "andon@acme.com",
+                "ESCALATE_ON_ESTIMATE_EXPIRY": False,
+            }
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["isSuccess"] is True
-    assert [m["key"] for m in body["results"][0]] == ["DAILY_SUMMARY_HOUR", "EMAIL_FROM", "ESCALATE_ON_ESTIMATE_EXPIRY"]
+    assert [m["key"] for m in body["results"][0]] == [
+        "DAILY_SUMMARY_HOUR",
+        "EMAIL_FROM",
+        "ESCALATE_ON_ESTIMATE_EXPIRY",
+    ]
     assert all(isinstance(m["message"], str) and m["message"] for m in body["results"][0])
     values = {r["key"]: r["value"] for r in tenant.ok(tenant.get("/api/admin/config"))}
     assert values["DAILY_SUMMARY_HOUR"] == 6 and values["EMAIL_FROM"] == "andon@acme.com"

@@ -10,7 +10,12 @@ from tests.conftest import SYSTEM_KEY, Tenant
 
 
 def test_missing_or_wrong_credential_is_401(tenant: Tenant) -> None:
-    for headers in ({}, {"X-API-KEY": "andon_wrong"}, {"Authorization": "Bearer nope"}, {"X-ACCESS-CODE": "ZZZZZZZZ"}):
+    for headers in (
+        {},
+        {"X-API-KEY": "andon_wrong"},
+        {"Authorization": "Bearer nope"},
+        {"X-ACCESS-CODE": "ZZZZZZZZ"},
+    ):
         response = tenant.client.get("/api/station", headers=headers)
         assert response.status_code == 401, headers
         assert response.json()["error"]["code"] == "unauthorized"
@@ -72,11 +77,15 @@ def test_system_key_only_creates_accounts(tenant: Tenant) -> None:
 
 def test_new_account_conflicts_on_existing_id_or_domain(tenant: Tenant) -> None:
     system = {"X-API-KEY": SYSTEM_KEY}
-    same_domain = tenant.client.post("/api/admin/newaccount", json={"domain": tenant.domain, "plantName": "P"},
-                                     headers=system)
+    same_domain = tenant.client.post(
+        "/api/admin/newaccount", json={"domain": tenant.domain, "plantName": "P"}, headers=system
+    )
     assert same_domain.status_code == 409
-    same_id = tenant.client.post("/api/admin/newaccount", headers=system,
-                                 json={"domain": "x-" + tenant.domain, "plantName": "P", "accountId": tenant.account_id})
+    same_id = tenant.client.post(
+        "/api/admin/newaccount",
+        headers=system,
+        json={"domain": "x-" + tenant.domain, "plantName": "P", "accountId": tenant.account_id},
+    )
     assert same_id.status_code == 409
 
 
@@ -85,8 +94,9 @@ def test_access_code_lifecycle(tenant: Tenant) -> None:
     assert len(code) >= 8
     assert not set(code) & set("0O1IL")  # unambiguous alphabet
     listed = tenant.ok(tenant.get("/api/admin/access-code"))
-    assert [(c["code"], c["email"], c["accountId"]) for c in listed] == [(code, f"admin@{tenant.domain}",
-                                                                          tenant.account_id)]
+    assert [(c["code"], c["email"], c["accountId"]) for c in listed] == [
+        (code, f"admin@{tenant.domain}", tenant.account_id)
+    ]
     assert {"createdAt", "updatedAt"} <= listed[0].keys()
     as_code = {"X-ACCESS-CODE": code}
     assert tenant.client.get("/api/station", headers=as_code).status_code == 200
@@ -113,9 +123,12 @@ def test_concurrent_first_requests_share_one_cache_entry(tenant: Tenant, client:
     authenticator = client.app.state.authenticator  # type: ignore[attr-defined]
 
     async def twice() -> list[str]:
-        actors = await asyncio.gather(*(
-            authenticator.authenticate(api_key=tenant.api_key, access_code=None, address="a") for _ in range(5)
-        ))
+        actors = await asyncio.gather(
+            *(
+                authenticator.authenticate(api_key=tenant.api_key, access_code=None, address="a")
+                for _ in range(5)
+            )
+        )
         return [a.account_id for a in actors]
 
     assert client.portal.call(twice) == [tenant.account_id] * 5  # type: ignore[union-attr]

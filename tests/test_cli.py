@@ -128,17 +128,27 @@ def test_account_and_apikey_commands_print_keys_that_authenticate(tmp_path: Path
         migrated = run_andon(["migrate"], env, tmp_path)
         assert migrated.returncode == 0, describe(migrated)
 
-        created = run_andon(["account", "create", "--domain", "acme.com", "--plant-name", "Main Plant"],
-                            env, tmp_path)
+        created = run_andon(
+            ["account", "create", "--domain", "acme.com", "--plant-name", "Main Plant"], env, tmp_path
+        )
         assert created.returncode == 0, describe(created)
         account = _json(created)
         assert set(account) == {"accountId", "plantCode", "apiKey"}
         assert all(isinstance(v, str) and v for v in account.values()), account
 
         issued = run_andon(
-            ["apikey", "create", "--account", account["accountId"],
-             "--email", "x@acme.com", "--role", "supervisor"],
-            env, tmp_path,
+            [
+                "apikey",
+                "create",
+                "--account",
+                account["accountId"],
+                "--email",
+                "x@acme.com",
+                "--role",
+                "supervisor",
+            ],
+            env,
+            tmp_path,
         )
         assert issued.returncode == 0, describe(issued)
         key = _json(issued)
@@ -146,14 +156,20 @@ def test_account_and_apikey_commands_print_keys_that_authenticate(tmp_path: Path
         assert key["role"] == "supervisor"
         assert key["userEmail"] == "x@acme.com"
 
-        with running_gateway({"ANDON_DATABASE_URL": url}, tmp_path, migrate=False) as gateway, \
-                gateway.client() as client:
+        with (
+            running_gateway({"ANDON_DATABASE_URL": url}, tmp_path, migrate=False) as gateway,
+            gateway.client() as client,
+        ):
             plants = client.get("/api/plant", headers={"X-API-KEY": account["apiKey"]})
             supervisor = {"X-API-KEY": key["apiKey"]}
-            reason = client.post("/api/non-production-reason", json={"code": "lunch", "description": "Lunch"},
-                                 headers=supervisor)
-            user = client.post("/api/user", json={"email": "y@acme.com", "role": "member"},
-                               headers=supervisor)
+            reason = client.post(
+                "/api/non-production-reason",
+                json={"code": "lunch", "description": "Lunch"},
+                headers=supervisor,
+            )
+            user = client.post(
+                "/api/user", json={"email": "y@acme.com", "role": "member"}, headers=supervisor
+            )
 
     assert plants.status_code == 200, plants.text
     body = plants.json()
@@ -170,8 +186,9 @@ def _run_demo_once(tmp_path: Path, url: str | None, old_key: str | None) -> str:
     """Start `andon demo`, check what it prints and serves, stop it; the API key it printed."""
     env = {"ANDON_DATABASE_URL": url} if url else {}
     started = time.monotonic()
-    with running_gateway(env, tmp_path, command=("demo",), migrate=False,
-                         ready_seconds=DEMO_READY_SECONDS) as gateway:
+    with running_gateway(
+        env, tmp_path, command=("demo",), migrate=False, ready_seconds=DEMO_READY_SECONDS
+    ) as gateway:
         left = started + DEMO_READY_SECONDS - time.monotonic()
         key = gateway.wait_for_stdout(API_KEY_LINE, max(left, 0.0)).group(1)
         printed = gateway.stdout()
@@ -194,7 +211,8 @@ def _run_demo_once(tmp_path: Path, url: str | None, old_key: str | None) -> str:
 def test_demo_prints_a_key_that_lists_eight_stations_and_rotates_it_on_restart(tmp_path: Path) -> None:
     # On the SQLite run the demo uses the default database: sqlite://andon.db in its working directory.
     database: AbstractContextManager[str | None] = (
-        subprocess_database(tmp_path) if BACKEND == "postgres" else nullcontext(None))
+        subprocess_database(tmp_path) if BACKEND == "postgres" else nullcontext(None)
+    )
     with database as url:
         first = _run_demo_once(tmp_path, url, None)
         second = _run_demo_once(tmp_path, url, first)

@@ -65,8 +65,13 @@ async def _report(url: str) -> dict[str, Any]:
 
 def _report_of(url: str) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.test_migrations", url], cwd=ROOT, env=andon_env(),
-        capture_output=True, text=True, timeout=REPORT_SECONDS, check=False,
+        [sys.executable, "-m", "tests.test_migrations", url],
+        cwd=ROOT,
+        env=andon_env(),
+        capture_output=True,
+        text=True,
+        timeout=REPORT_SECONDS,
+        check=False,
     )
     assert result.returncode == 0, describe(result)
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))

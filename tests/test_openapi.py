@@ -33,7 +33,9 @@ def test_document_lists_every_served_api_path_and_method(client: TestClient) -> 
 
 def test_bodies_are_described_from_the_models(client: TestClient) -> None:
     document = client.get("/api/openapi.json").json()
-    ref = document["paths"]["/api/station"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    ref = document["paths"]["/api/station"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "$ref"
+    ]
     station = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
     assert station["properties"]["code"]["pattern"] == "^([a-zA-Z0-9-_]+)$"
     assert station["additionalProperties"] is False

@@ -72,8 +72,11 @@ def test_fifty_wrong_api_keys_block_the_address_but_not_others(target: Target) -
         # While blocked even a valid key is refused from that address ...
         _assert_rate_limited(attacker.get("/api/plant", headers={"X-API-KEY": target.api_key}))
         # ... a forwarding header from an untrusted client does not change its address ...
-        _assert_rate_limited(attacker.get("/api/plant", headers={"X-API-KEY": target.api_key,
-                                                                 "X-Forwarded-For": SPOOFED_ADDRESS}))
+        _assert_rate_limited(
+            attacker.get(
+                "/api/plant", headers={"X-API-KEY": target.api_key, "X-Forwarded-For": SPOOFED_ADDRESS}
+            )
+        )
         # ... and served from any other.
         allowed = neighbour.get("/api/plant", headers={"X-API-KEY": target.api_key})
     assert allowed.status_code == 200, allowed.text

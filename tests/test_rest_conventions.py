@@ -29,7 +29,10 @@ def test_missing_body_is_400(tenant: Tenant) -> None:
     ("body", "field"),
     [
         ({"code": "s", "name": "S", "plantCode": "p", "cycleTime": "fast"}, "cycleTime"),
-        ({"code": "s", "name": "S", "plantCode": "p", "downtimeDetectionMode": "sometimes"}, "downtimeDetectionMode"),
+        (
+            {"code": "s", "name": "S", "plantCode": "p", "downtimeDetectionMode": "sometimes"},
+            "downtimeDetectionMode",
+        ),
         ({"code": "x" * 33, "name": "S", "plantCode": "p"}, "code"),
         ({"code": "has space", "name": "S", "plantCode": "p"}, "code"),
         ({"name": "S", "plantCode": "p"}, "code"),
@@ -46,14 +49,24 @@ def test_wrong_field_is_400_naming_it(tenant: Tenant, body: dict, field: str) ->
 
 
 def test_nested_field_is_named_with_its_path(tenant: Tenant) -> None:
-    body = {"code": "g", "name": "G", "plantCode": tenant.plant_code, "shifts": [{"weekDay": 9, "startHour": 6,
-                                                                                  "duration": 8}]}
+    body = {
+        "code": "g",
+        "name": "G",
+        "plantCode": tenant.plant_code,
+        "shifts": [{"weekDay": 9, "startHour": 6, "duration": 8}],
+    }
     assert _error(tenant.post("/api/station-group", body), 400)["field"] == "shifts.0.weekDay"
 
 
 def test_bad_timezone_and_hour_are_400(tenant: Tenant) -> None:
-    assert _error(tenant.post("/api/plant", {"code": "p", "name": "P", "timezone": "Mars/Base"}), 400)["field"] == "timezone"
-    assert _error(tenant.post("/api/plant", {"code": "p", "name": "P", "dayStartHour": 24}), 400)["field"] == "dayStartHour"
+    assert (
+        _error(tenant.post("/api/plant", {"code": "p", "name": "P", "timezone": "Mars/Base"}), 400)["field"]
+        == "timezone"
+    )
+    assert (
+        _error(tenant.post("/api/plant", {"code": "p", "name": "P", "dayStartHour": 24}), 400)["field"]
+        == "dayStartHour"
+    )
 
 
 def test_body_of_the_wrong_shape_is_400(tenant: Tenant) -> None:
@@ -90,8 +103,11 @@ def test_non_numeric_id_in_path_is_404(tenant: Tenant) -> None:
 
 
 def test_unicode_names_round_trip(tenant: Tenant) -> None:
-    station = tenant.ok(tenant.post("/api/station", {"code": "s1", "name": "Presse Nr. 1 — Größe ✓",
-                                                     "plantCode": tenant.plant_code}))
+    station = tenant.ok(
+        tenant.post(
+            "/api/station", {"code": "s1", "name": "Presse Nr. 1 — Größe ✓", "plantCode": tenant.plant_code}
+        )
+    )
     assert station["name"] == "Presse Nr. 1 — Größe ✓"
 
 

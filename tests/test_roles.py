@@ -32,11 +32,21 @@ CALLS: list[tuple[str, str, Callable[[Tenant], Any] | None, str]] = [
     ("GET", "/api/non-production-reason", None, "read-only"),
     ("GET", "/api/user", None, "read-only"),
     ("GET", "/api/apikey", None, "read-only"),
-    ("POST", "/api/plant", lambda t: {"code": f"P{next(_n)}", "name": "Plant", "timezone": "Europe/Berlin"}, "member"),
+    (
+        "POST",
+        "/api/plant",
+        lambda t: {"code": f"P{next(_n)}", "name": "Plant", "timezone": "Europe/Berlin"},
+        "member",
+    ),
     ("POST", "/api/station-group", _group, "member"),
     ("POST", "/api/station", _station, "member"),
     ("POST", "/api/sku", lambda t: {"code": f"K{next(_n)}", "name": "Widget", "cycleTime": 12}, "member"),
-    ("POST", "/api/non-production-reason", lambda t: {"code": f"R{next(_n)}", "description": "Lunch"}, "supervisor"),
+    (
+        "POST",
+        "/api/non-production-reason",
+        lambda t: {"code": f"R{next(_n)}", "description": "Lunch"},
+        "supervisor",
+    ),
     ("POST", "/api/user", lambda t: {"email": f"u{next(_n)}@{t.domain}", "role": "operator"}, "admin"),
     ("GET", "/api/admin/config", None, "admin"),
     ("POST", "/api/admin/config", lambda t: {"config": {"DAILY_SUMMARY_HOUR": 6}}, "admin"),
@@ -60,9 +70,17 @@ def keys(client: Any) -> tuple[Tenant, dict[str, str]]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("method", "path", "body", "needed"), CALLS, ids=[f"{m} {p}" for m, p, _, _ in CALLS])
-def test_role_allows_or_forbids(keys: tuple[Tenant, dict[str, str]], role: str, method: str, path: str,
-                                body: Callable[[Tenant], Any] | None, needed: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "needed"), CALLS, ids=[f"{m} {p}" for m, p, _, _ in CALLS]
+)
+def test_role_allows_or_forbids(
+    keys: tuple[Tenant, dict[str, str]],
+    role: str,
+    method: str,
+    path: str,
+    body: Callable[[Tenant], Any] | None,
+    needed: str,
+) -> None:
     tenant, by_role = keys
     payload = body(tenant) if body else None
     response = tenant.client.request(method, path, json=payload, headers=tenant.headers(by_role[role]))
@@ -89,7 +107,9 @@ def test_key_role_never_exceeds_its_user(tenant: Tenant) -> None:
     response = tenant.post("/api/apikey", {"userId": user["id"], "name": "too high", "role": "admin"})
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "role"
-    lower = tenant.ok(tenant.post("/api/apikey", {"userId": user["id"], "name": "lower", "role": "read-only"}))
+    lower = tenant.ok(
+        tenant.post("/api/apikey", {"userId": user["id"], "name": "lower", "role": "read-only"})
+    )
     assert lower["role"] == "read-only"
     assert tenant.post("/api/plant", {"code": "X1", "name": "X"}, key=lower["apiKey"]).status_code == 403
 
@@ -97,9 +117,15 @@ def test_key_role_never_exceeds_its_user(tenant: Tenant) -> None:
 def test_demoting_a_user_lowers_their_keys_at_once(tenant: Tenant) -> None:
     user = tenant.ok(tenant.post("/api/user", {"email": f"s@{tenant.domain}", "role": "supervisor"}))
     key = tenant.ok(tenant.post("/api/apikey", {"userId": user["id"], "name": "k"}))["apiKey"]
-    assert tenant.post("/api/non-production-reason", {"code": "R1", "description": "x"}, key=key).status_code == 200
+    assert (
+        tenant.post("/api/non-production-reason", {"code": "R1", "description": "x"}, key=key).status_code
+        == 200
+    )
     tenant.ok(tenant.post("/api/user", {"email": f"s@{tenant.domain}", "role": "operator"}))
-    assert tenant.post("/api/non-production-reason", {"code": "R2", "description": "x"}, key=key).status_code == 403
+    assert (
+        tenant.post("/api/non-production-reason", {"code": "R2", "description": "x"}, key=key).status_code
+        == 403
+    )
 
 
 def test_last_admin_cannot_be_demoted_or_deleted(tenant: Tenant) -> None:

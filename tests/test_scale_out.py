@@ -85,17 +85,30 @@ def _ok(response: httpx.Response) -> Any:
 
 def _new_account(client: httpx.Client) -> Account:
     domain = f"scale-{uuid.uuid4().hex[:10]}.example.com"
-    result = _ok(client.post("/api/admin/newaccount", json={"domain": domain, "plantName": "Main Plant"},
-                             headers=_key(SYSTEM_KEY)))
+    result = _ok(
+        client.post(
+            "/api/admin/newaccount",
+            json={"domain": domain, "plantName": "Main Plant"},
+            headers=_key(SYSTEM_KEY),
+        )
+    )
     return Account(result["accountId"], result["plantCode"], result["apiKey"], domain)
 
 
 def _new_api_key(client: httpx.Client, account: Account) -> tuple[int, str]:
     """A new member user of `account` and an API key of theirs: (key id, secret)."""
-    user = _ok(client.post("/api/user", json={"email": f"member@{account.domain}", "role": "member"},
-                           headers=_key(account.admin_key)))
-    key = _ok(client.post("/api/apikey", json={"userId": user["id"], "name": "second key"},
-                          headers=_key(account.admin_key)))
+    user = _ok(
+        client.post(
+            "/api/user",
+            json={"email": f"member@{account.domain}", "role": "member"},
+            headers=_key(account.admin_key),
+        )
+    )
+    key = _ok(
+        client.post(
+            "/api/apikey", json={"userId": user["id"], "name": "second key"}, headers=_key(account.admin_key)
+        )
+    )
     return int(key["id"]), str(key["apiKey"])
 
 
@@ -151,8 +164,9 @@ def test_an_access_code_deleted_on_one_instance_is_refused_by_the_other(with_red
 
     _assert_deleted(a.delete(f"/api/admin/access-code/{code}", headers=_key(account.admin_key)))
 
-    refused = _first_with_status(lambda: b.get("/api/station", headers={"X-ACCESS-CODE": code}), 401,
-                                 PROPAGATION_SECONDS)
+    refused = _first_with_status(
+        lambda: b.get("/api/station", headers={"X-ACCESS-CODE": code}), 401, PROPAGATION_SECONDS
+    )
     assert refused.status_code == 401, f"B still accepts the deleted code after {PROPAGATION_SECONDS} s"
     assert refused.json()["error"]["code"] == "unauthorized"
 

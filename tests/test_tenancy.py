@@ -10,39 +10,75 @@ ISO_MS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 def _layout(t: Tenant) -> None:
-    t.ok(t.post("/api/station-group", {"code": "line-1", "name": "Line 1", "plantCode": t.plant_code,
-                                       "shifts": [{"weekDay": 0, "startHour": 6, "duration": 8}]}))
-    t.ok(t.post("/api/station", {"code": "press-1", "name": "Press 1", "plantCode": t.plant_code,
-                                 "groupCode": "line-1", "cycleTime": 30, "downtimeDetectionMode": "production-cycle"}))
+    t.ok(
+        t.post(
+            "/api/station-group",
+            {
+                "code": "line-1",
+                "name": "Line 1",
+                "plantCode": t.plant_code,
+                "shifts": [{"weekDay": 0, "startHour": 6, "duration": 8}],
+            },
+        )
+    )
+    t.ok(
+        t.post(
+            "/api/station",
+            {
+                "code": "press-1",
+                "name": "Press 1",
+                "plantCode": t.plant_code,
+                "groupCode": "line-1",
+                "cycleTime": 30,
+                "downtimeDetectionMode": "production-cycle",
+            },
+        )
+    )
 
 
 def test_station_has_every_field_and_iso_times(tenant: Tenant) -> None:
     _layout(tenant)
     [station] = tenant.ok(tenant.get("/api/station"))
     assert station == station | {
-        "code": "press-1", "name": "Press 1", "plantCode": tenant.plant_code, "groupCode": "line-1",
-        "cycleTime": 30, "downtimeDetectionMode": "production-cycle", "utilisationDowntimeThreshold": None,
-        "downtimeDurationThresholdMultiplier": 1.5, "slowDurationThreshold": None, "idleCostPerMinute": None,
-        "archivedAt": None, "accountId": tenant.account_id,
+        "code": "press-1",
+        "name": "Press 1",
+        "plantCode": tenant.plant_code,
+        "groupCode": "line-1",
+        "cycleTime": 30,
+        "downtimeDetectionMode": "production-cycle",
+        "utilisationDowntimeThreshold": None,
+        "downtimeDurationThresholdMultiplier": 1.5,
+        "slowDurationThreshold": None,
+        "idleCostPerMinute": None,
+        "archivedAt": None,
+        "accountId": tenant.account_id,
     }
     assert ISO_MS_Z.match(station["createdAt"]) and ISO_MS_Z.match(station["updatedAt"])
 
 
 def test_posting_an_existing_code_updates_only_what_was_sent(tenant: Tenant) -> None:
     _layout(tenant)
-    updated = tenant.ok(tenant.post("/api/station", {"code": "press-1", "name": "Press One",
-                                                     "plantCode": tenant.plant_code}))
+    updated = tenant.ok(
+        tenant.post("/api/station", {"code": "press-1", "name": "Press One", "plantCode": tenant.plant_code})
+    )
     assert updated["name"] == "Press One"
     assert updated["cycleTime"] == 30 and updated["groupCode"] == "line-1"
     assert len(tenant.ok(tenant.get("/api/station"))) == 1
-    cleared = tenant.ok(tenant.post("/api/station", {"code": "press-1", "name": "Press One",
-                                                     "plantCode": tenant.plant_code, "groupCode": None}))
+    cleared = tenant.ok(
+        tenant.post(
+            "/api/station",
+            {"code": "press-1", "name": "Press One", "plantCode": tenant.plant_code, "groupCode": None},
+        )
+    )
     assert cleared["groupCode"] is None
 
 
 def test_plant_and_group_fields(tenant: Tenant) -> None:
-    plant = tenant.ok(tenant.post("/api/plant", {"code": "leeds", "name": "Leeds", "timezone": "Europe/London",
-                                                 "dayStartHour": 6}))
+    plant = tenant.ok(
+        tenant.post(
+            "/api/plant", {"code": "leeds", "name": "Leeds", "timezone": "Europe/London", "dayStartHour": 6}
+        )
+    )
     assert plant | {"code": "leeds", "timezone": "Europe/London", "dayStartHour": 6} == plant
     _layout(tenant)
     [group] = tenant.ok(tenant.get("/api/station-group"))
@@ -52,11 +88,20 @@ def test_plant_and_group_fields(tenant: Tenant) -> None:
     stranding = tenant.post("/api/station-group", {"code": "line-1", "name": "Line 1", "plantCode": "leeds"})
     assert stranding.status_code == 409 and stranding.json()["error"]["field"] == "plantCode"
     night = [{"weekDay": 1, "startHour": 22, "duration": 8}]
-    tenant.ok(tenant.post("/api/station-group", {"code": "line-2", "name": "Line 2", "plantCode": tenant.plant_code}))
-    moved = tenant.ok(tenant.post("/api/station-group", {"code": "line-2", "name": "Line 2", "plantCode": "leeds",
-                                                         "shifts": night}))
+    tenant.ok(
+        tenant.post(
+            "/api/station-group", {"code": "line-2", "name": "Line 2", "plantCode": tenant.plant_code}
+        )
+    )
+    moved = tenant.ok(
+        tenant.post(
+            "/api/station-group", {"code": "line-2", "name": "Line 2", "plantCode": "leeds", "shifts": night}
+        )
+    )
     assert (moved["plantCode"], moved["shifts"]) == ("leeds", night)
-    renamed = tenant.ok(tenant.post("/api/station-group", {"code": "line-2", "name": "L2", "plantCode": "leeds"}))
+    renamed = tenant.ok(
+        tenant.post("/api/station-group", {"code": "line-2", "name": "L2", "plantCode": "leeds"})
+    )
     assert renamed["shifts"] == night
 
 
@@ -79,8 +124,10 @@ def test_another_accounts_codes_are_unknown(tenant: Tenant, other_tenant: Tenant
     response = other_tenant.post("/api/station", {"code": "s", "name": "S", "plantCode": "only-mine"})
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "plantCode"
-    group_ref = other_tenant.post("/api/station", {"code": "s", "name": "S", "plantCode": other_tenant.plant_code,
-                                                   "groupCode": "line-1"})
+    group_ref = other_tenant.post(
+        "/api/station",
+        {"code": "s", "name": "S", "plantCode": other_tenant.plant_code, "groupCode": "line-1"},
+    )
     assert group_ref.status_code == 400 and group_ref.json()["error"]["field"] == "groupCode"
     # And nothing of the first account shows in the second one's lists.
     assert other_tenant.ok(other_tenant.get("/api/station")) == []
@@ -100,7 +147,9 @@ def test_user_and_key_ids_of_another_account_are_404(tenant: Tenant, other_tenan
 def test_group_must_belong_to_the_stations_plant(tenant: Tenant) -> None:
     _layout(tenant)
     tenant.ok(tenant.post("/api/plant", {"code": "p2", "name": "Second"}))
-    response = tenant.post("/api/station", {"code": "s2", "name": "S", "plantCode": "p2", "groupCode": "line-1"})
+    response = tenant.post(
+        "/api/station", {"code": "s2", "name": "S", "plantCode": "p2", "groupCode": "line-1"}
+    )
     assert response.status_code == 400 and response.json()["error"]["field"] == "groupCode"
 
 
@@ -114,8 +163,13 @@ def test_station_filters_accept_repeated_and_comma_separated_codes(tenant: Tenan
 
 def test_sku_and_reason_catalogues(tenant: Tenant) -> None:
     sku = tenant.ok(tenant.post("/api/sku", {"code": "W-1", "name": "Widget", "cycleTime": 12.5, "value": 3}))
-    assert sku | {"code": "W-1", "cycleTime": 12.5, "value": 3, "downtimeDurationThresholdMultiplier": None} == sku
-    reason = tenant.ok(tenant.post("/api/non-production-reason", {"code": "lunch", "description": "Lunch break"}))
+    assert (
+        sku | {"code": "W-1", "cycleTime": 12.5, "value": 3, "downtimeDurationThresholdMultiplier": None}
+        == sku
+    )
+    reason = tenant.ok(
+        tenant.post("/api/non-production-reason", {"code": "lunch", "description": "Lunch break"})
+    )
     assert reason["description"] == "Lunch break"
     assert [r["code"] for r in tenant.ok(tenant.get("/api/non-production-reason"))] == ["lunch"]
     assert [k["code"] for k in tenant.ok(tenant.get("/api/sku"))] == ["W-1"]

@@ -18,11 +18,21 @@ from rest_compat.params import multi
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("ANDON_PORT", "abc"), ("ANDON_PORT", "0"), ("ANDON_PORT", "70000"), ("ANDON_LOG_LEVEL", "loud"),
-     ("ANDON_DATABASE_URL", "mysql://x/y"), ("ANDON_REDIS_URL", "http://x"), ("ANDON_MQTT_URL", "mqtt://"),
-     ("ANDON_SMTP_URL", "smtp://h:99999"), ("ANDON_SYSTEM_API_KEY", "short")],
+    [
+        ("ANDON_PORT", "abc"),
+        ("ANDON_PORT", "0"),
+        ("ANDON_PORT", "70000"),
+        ("ANDON_LOG_LEVEL", "loud"),
+        ("ANDON_DATABASE_URL", "mysql://x/y"),
+        ("ANDON_REDIS_URL", "http://x"),
+        ("ANDON_MQTT_URL", "mqtt://"),
+        ("ANDON_SMTP_URL", "smtp://h:99999"),
+        ("ANDON_SYSTEM_API_KEY", "short"),
+    ],
 )
-def test_bad_setting_names_the_variable_in_one_line(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
+def test_bad_setting_names_the_variable_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError) as caught:
         load_settings()
@@ -56,8 +66,9 @@ def test_limiter_blocks_after_limit_until_window_passes() -> None:
 
 
 def test_csv_guards_formulas_but_not_numbers() -> None:
-    assert [safe_cell(v) for v in ("=SUM(A1)", "+1", "-x", "@cmd", "\tx", "\rx", "plain", -5, 2.5, None, True)] == [
-        "'=SUM(A1)", "'+1", "'-x", "'@cmd", "'\tx", "'\rx", "plain", "-5", "2.5", "", "true"]
+    assert [
+        safe_cell(v) for v in ("=SUM(A1)", "+1", "-x", "@cmd", "\tx", "\rx", "plain", -5, 2.5, None, True)
+    ] == ["'=SUM(A1)", "'+1", "'-x", "'@cmd", "'\tx", "'\rx", "plain", "-5", "2.5", "", "true"]
     assert render(["a", "b"], [["x,y", 'q"q']]) == 'a,b\r\n"x,y","q""q"\r\n'
 
 

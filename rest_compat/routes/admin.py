@@ -8,8 +8,13 @@ from rest_compat.endpoint import Call, endpoint
 
 
 @endpoint(
-    "POST", "/api/admin/newaccount", "Create an account, its first plant, admin user and API key (system key)",
-    tag="Admin", auth="system", body=NewAccountIn, envelope="result",
+    "POST",
+    "/api/admin/newaccount",
+    "Create an account, its first plant, admin user and API key (system key)",
+    tag="Admin",
+    auth="system",
+    body=NewAccountIn,
+    envelope="result",
 )
 async def post_new_account(call: Call) -> object:
     return await accounts.create_account(actor=call.actor, data=call.body)
@@ -30,13 +35,15 @@ async def get_access_codes(call: Call) -> object:
     return await access_codes.list_access_codes(actor=call.actor)
 
 
-@endpoint("POST", "/api/admin/access-code", "Create an access code (operator role)", tag="Admin",
-          envelope="result")
+@endpoint(
+    "POST", "/api/admin/access-code", "Create an access code (operator role)", tag="Admin", envelope="result"
+)
 async def post_access_code(call: Call) -> object:
     return await access_codes.create_access_code(actor=call.actor)
 
 
-@endpoint("DELETE", "/api/admin/access-code/{code}", "Revoke an access code at once", tag="Admin",
-          envelope="empty")
+@endpoint(
+    "DELETE", "/api/admin/access-code/{code}", "Revoke an access code at once", tag="Admin", envelope="empty"
+)
 async def delete_access_code(call: Call) -> object:
     return await access_codes.delete_access_code(actor=call.actor, code=call.path("code"))

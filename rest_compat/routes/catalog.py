@@ -23,8 +23,12 @@ async def get_reasons(call: Call) -> object:
 
 
 @endpoint(
-    "POST", "/api/non-production-reason", "Create or update a non-production reason (by code)",
-    tag="Non Production Reason", body=NonProductionReasonIn, envelope="result",
+    "POST",
+    "/api/non-production-reason",
+    "Create or update a non-production reason (by code)",
+    tag="Non Production Reason",
+    body=NonProductionReasonIn,
+    envelope="result",
 )
 async def post_reason(call: Call) -> object:
     return await catalog.upsert_non_production_reason(actor=call.actor, data=call.body)

@@ -12,8 +12,14 @@ async def get_users(call: Call) -> object:
     return await users.list_users(actor=call.actor)
 
 
-@endpoint("POST", "/api/user", "Create a user, or change the role of the user with that email", tag="User",
-          body=UserIn, envelope="result")
+@endpoint(
+    "POST",
+    "/api/user",
+    "Create a user, or change the role of the user with that email",
+    tag="User",
+    body=UserIn,
+    envelope="result",
+)
 async def post_user(call: Call) -> object:
     return await users.upsert_user(actor=call.actor, data=call.body)
 
@@ -23,14 +29,20 @@ async def delete_user(call: Call) -> object:
     return await users.delete_user(actor=call.actor, user_id=call.path_int("id"))
 
 
-@endpoint("GET", "/api/apikey", "List API keys (metadata only; admins see all, others their own)", tag="ApiKey")
+@endpoint(
+    "GET", "/api/apikey", "List API keys (metadata only; admins see all, others their own)", tag="ApiKey"
+)
 async def get_api_keys(call: Call) -> object:
     return await api_keys.list_api_keys(actor=call.actor)
 
 
 @endpoint(
-    "POST", "/api/apikey", "Create an API key; the secret is in `apiKey`, shown only in this answer",
-    tag="ApiKey", body=ApiKeyIn, envelope="result",
+    "POST",
+    "/api/apikey",
+    "Create an API key; the secret is in `apiKey`, shown only in this answer",
+    tag="ApiKey",
+    body=ApiKeyIn,
+    envelope="result",
 )
 async def post_api_key(call: Call) -> object:
     return await api_keys.create_api_key(actor=call.actor, data=call.body)

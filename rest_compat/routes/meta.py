@@ -11,8 +11,14 @@ from rest_compat.openapi import build_openapi
 from rest_compat.responses import JSON
 
 
-@endpoint("GET", "/api/health", "State of the database, bus, MQTT and mailer", tag="Health Check",
-          auth="none", envelope="raw")
+@endpoint(
+    "GET",
+    "/api/health",
+    "State of the database, bus, MQTT and mailer",
+    tag="Health Check",
+    auth="none",
+    envelope="raw",
+)
 async def get_health(call: Call) -> Response:
     probes = call.request.app.state.probes
     values = await asyncio.gather(*(probe() for probe in probes.values()))

@@ -13,7 +13,9 @@ async def get_plants(call: Call) -> object:
     return await plants.list_plants(actor=call.actor)
 
 
-@endpoint("POST", "/api/plant", "Create or update a plant (by code)", tag="Plant", body=PlantIn, envelope="result")
+@endpoint(
+    "POST", "/api/plant", "Create or update a plant (by code)", tag="Plant", body=PlantIn, envelope="result"
+)
 async def post_plant(call: Call) -> object:
     return await plants.upsert_plant(actor=call.actor, data=call.body)
 
@@ -24,8 +26,12 @@ async def get_station_groups(call: Call) -> object:
 
 
 @endpoint(
-    "POST", "/api/station-group", "Create or update a station group (by code)", tag="Station Group",
-    body=StationGroupIn, envelope="result",
+    "POST",
+    "/api/station-group",
+    "Create or update a station group (by code)",
+    tag="Station Group",
+    body=StationGroupIn,
+    envelope="result",
 )
 async def post_station_group(call: Call) -> object:
     return await plants.upsert_station_group(actor=call.actor, data=call.body)
