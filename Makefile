@@ -5,7 +5,7 @@
 #   make demo      run the gateway with a demo account and simulated stations (DEMO_ARGS=...)
 #   make test      both backends against throw-away Postgres/Redis/Mosquitto (PYTEST_ARGS=...)
 #   make bench     benchmarks (BENCH_ARGS=...)
-#   make lint      ruff
+#   make lint      ruff (lint + format check) and mypy
 #   make clean     remove the venv, local database, outbox and caches
 
 SHELL := /bin/bash
@@ -48,8 +48,10 @@ bench: install
 
 # ruff is not a test dependency; it is installed into the venv the first time lint runs.
 lint: install
-	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q ruff
+	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q '.[dev]'
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check gateway models resolvers rest_compat realtime schema notifications tests bench
+	$(VENV)/bin/mypy gateway models resolvers rest_compat realtime
 
 # After changing models/: writes the next file in models/migrations/ (commit it). Uses a scratch
 # SQLite database migrated to the current head so only the model changes are detected.

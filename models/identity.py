@@ -13,6 +13,7 @@ class User(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="users", on_delete=fields.CASCADE
     )
+    account_id: str
     email = fields.CharField(max_length=254)
     role = fields.CharField(max_length=20)
 
@@ -28,9 +29,11 @@ class ApiKey(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="api_keys", on_delete=fields.CASCADE
     )
+    account_id: str
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "andon.User", related_name="api_keys", on_delete=fields.CASCADE
     )
+    user_id: int
     name = fields.CharField(max_length=100)
     # None: the key follows its user's role; otherwise a lower role or `device`.
     role = fields.CharField(max_length=20, null=True)
@@ -49,6 +52,7 @@ class AccessCode(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="access_codes", on_delete=fields.CASCADE
     )
+    account_id: str
     code = fields.CharField(max_length=32, unique=True)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "andon.User", related_name="access_codes", null=True, on_delete=fields.SET_NULL

@@ -13,8 +13,9 @@ class AccountConfig(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="config", on_delete=fields.CASCADE
     )
+    account_id: str
     key = fields.CharField(max_length=64)
-    value = fields.JSONField(null=True)
+    value: fields.Field[dict[str, object] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "account_config"

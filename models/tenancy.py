@@ -23,6 +23,7 @@ class Plant(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="plants", on_delete=fields.CASCADE
     )
+    account_id: str
     code = fields.CharField(max_length=32)
     name = fields.CharField(max_length=200)
     timezone = fields.CharField(max_length=64, default="UTC")
@@ -38,13 +39,15 @@ class StationGroup(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="station_groups", on_delete=fields.CASCADE
     )
+    account_id: str
     plant: fields.ForeignKeyRelation[Plant] = fields.ForeignKeyField(
         "andon.Plant", related_name="station_groups", on_delete=fields.RESTRICT
     )
+    plant_id: int
     code = fields.CharField(max_length=32)
     name = fields.CharField(max_length=200)
     # [{weekDay 0=Mon..6, startHour, duration hours}]; empty means 24/7.
-    shifts = fields.JSONField(default=list)
+    shifts: fields.Field[list[dict[str, float]]] = fields.JSONField(default=list)
 
     class Meta:
         table = "station_group"
@@ -56,12 +59,15 @@ class Station(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="stations", on_delete=fields.CASCADE
     )
+    account_id: str
     plant: fields.ForeignKeyRelation[Plant] = fields.ForeignKeyField(
         "andon.Plant", related_name="stations", on_delete=fields.RESTRICT
     )
+    plant_id: int
     group: fields.ForeignKeyNullableRelation[StationGroup] = fields.ForeignKeyField(
         "andon.StationGroup", related_name="stations", null=True, on_delete=fields.SET_NULL
     )
+    group_id: int | None
     code = fields.CharField(max_length=32)
     name = fields.CharField(max_length=200)
     cycle_time = fields.FloatField(null=True)
@@ -82,6 +88,7 @@ class Sku(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="skus", on_delete=fields.CASCADE
     )
+    account_id: str
     code = fields.CharField(max_length=32)
     name = fields.CharField(max_length=200)
     cycle_time = fields.FloatField(null=True)
@@ -98,6 +105,7 @@ class NonProductionReason(Stamped):
     account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
         "andon.Account", related_name="non_production_reasons", on_delete=fields.CASCADE
     )
+    account_id: str
     code = fields.CharField(max_length=32)
     description = fields.CharField(max_length=200)
 

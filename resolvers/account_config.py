@@ -16,7 +16,7 @@ from resolvers.errors import invalid
 
 async def config_values(account_id: str) -> dict[str, Any]:
     """Every known key's value for the account, defaults filled in."""
-    stored = {r.key: r.value["v"] for r in await AccountConfig.filter(account_id=account_id)}
+    stored = {r.key: (r.value or {}).get("v") for r in await AccountConfig.filter(account_id=account_id)}
     return {key: stored.get(key, spec.default) for key, spec in CONFIG_KEYS.items()}
 
 

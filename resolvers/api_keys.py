@@ -48,7 +48,7 @@ async def insert_api_key(*, user: User, name: str, role: Role | None) -> View:
     """The insert alone, for callers that publish after their own transaction commits."""
     secret, secret_hash, prefix = new_api_key()
     key = await ApiKey.create(
-        account_id=user.account_id,  # type: ignore[attr-defined]  # Tortoise FK id column
+        account_id=user.account_id,
         user=user,
         name=name,
         role=role.value if role else None,

@@ -136,7 +136,7 @@ async def _actor_for_key(key_digest: str) -> Actor | None:
         return None
     role = effective(Role(key.user.role), Role(key.role) if key.role else None)
     return Actor(
-        account_id=key.account_id,  # type: ignore[attr-defined]  # Tortoise FK id column
+        account_id=key.account_id,
         role=role,
         via="api-key",
         user_id=key.user.id,
@@ -150,7 +150,7 @@ async def _actor_for_code(code: str) -> Actor | None:
     if row is None or not same_digest(digest(row.code), digest(code)):
         return None
     return Actor(
-        account_id=row.account_id,  # type: ignore[attr-defined]
+        account_id=row.account_id,
         role=Role.OPERATOR,
         via="access-code",
         credential_id=row.id,

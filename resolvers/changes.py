@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 log = logging.getLogger(__name__)
 
 ChangeKind = Literal[
     "credentials", "config", "plant", "station_group", "station", "sku", "non_production_reason"
 ]
-CHANGE_KINDS: frozenset[str] = frozenset(ChangeKind.__args__)  # type: ignore[attr-defined]
+CHANGE_KINDS: frozenset[str] = frozenset(get_args(ChangeKind))
 
 
 @dataclass(frozen=True, slots=True)

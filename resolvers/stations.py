@@ -63,7 +63,7 @@ async def upsert_station(*, actor: Actor, data: StationIn) -> View:
         group = await by_code(
             StationGroup, "station group", account_id=account, code=data.groupCode, body_field="groupCode"
         )
-        if group.plant_id != plant.id:  # type: ignore[attr-defined]  # Tortoise FK id column
+        if group.plant_id != plant.id:
             raise invalid("groupCode", f"station group {group.code!r} belongs to another plant")
     refs = {"plant_id": plant.id, "group_id": group.id if group else None}
     create, update = columns(data, _COLUMNS)
@@ -78,7 +78,7 @@ async def upsert_station(*, actor: Actor, data: StationIn) -> View:
 
 
 async def _group_code(station: Station) -> str | None:
-    gid = station.group_id  # type: ignore[attr-defined]
+    gid = station.group_id
     if gid is None:
         return None
     group = await StationGroup.get(id=gid)

@@ -22,7 +22,7 @@ def plant_view(p: Plant) -> View:
         "timezone": p.timezone,
         "dayStartHour": p.day_start_hour,
         "accountId": p.account_id,
-        **_stamps(p),  # type: ignore[attr-defined]  # Tortoise FK id column
+        **_stamps(p),
     }
 
 
@@ -33,7 +33,7 @@ def station_group_view(g: StationGroup, plant_code: str) -> View:
         "plantCode": plant_code,
         "shifts": g.shifts,
         "accountId": g.account_id,
-        **_stamps(g),  # type: ignore[attr-defined]
+        **_stamps(g),
     }
 
 
@@ -50,7 +50,7 @@ def station_view(s: Station, plant_code: str, group_code: str | None) -> View:
         "slowDurationThreshold": s.slow_duration_threshold,
         "idleCostPerMinute": s.idle_cost_per_minute,
         "archivedAt": iso_ms(s.archived_at),
-        "accountId": s.account_id,  # type: ignore[attr-defined]
+        "accountId": s.account_id,
         **_stamps(s),
     }
 
@@ -63,16 +63,16 @@ def sku_view(k: Sku) -> View:
         "value": k.value,
         "downtimeDurationThresholdMultiplier": k.downtime_duration_threshold_multiplier,
         "accountId": k.account_id,
-        **_stamps(k),  # type: ignore[attr-defined]
+        **_stamps(k),
     }
 
 
 def non_production_reason_view(r: NonProductionReason) -> View:
-    return {"code": r.code, "description": r.description, "accountId": r.account_id, **_stamps(r)}  # type: ignore[attr-defined]
+    return {"code": r.code, "description": r.description, "accountId": r.account_id, **_stamps(r)}
 
 
 def user_view(u: User) -> View:
-    return {"id": u.id, "email": u.email, "role": u.role, "accountId": u.account_id, **_stamps(u)}  # type: ignore[attr-defined]
+    return {"id": u.id, "email": u.email, "role": u.role, "accountId": u.account_id, **_stamps(u)}
 
 
 def api_key_view(k: ApiKey, user_email: str, effective_role: str) -> View:
@@ -81,13 +81,13 @@ def api_key_view(k: ApiKey, user_email: str, effective_role: str) -> View:
         "id": k.id,
         "name": k.name,
         "userId": k.user_id,
-        "userEmail": user_email,  # type: ignore[attr-defined]
+        "userEmail": user_email,
         "role": effective_role,
         "prefix": k.prefix,
         "accountId": k.account_id,
-        **_stamps(k),  # type: ignore[attr-defined]
+        **_stamps(k),
     }
 
 
 def access_code_view(c: AccessCode, creator_email: str | None) -> View:
-    return {"code": c.code, "accountId": c.account_id, "email": creator_email, **_stamps(c)}  # type: ignore[attr-defined]
+    return {"code": c.code, "accountId": c.account_id, "email": creator_email, **_stamps(c)}

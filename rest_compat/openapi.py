@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
@@ -54,7 +55,7 @@ _ENVELOPES: dict[str, dict[str, Any]] = {
 }
 
 
-def _body_schema(ep: Endpoint, defs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
+def _body_schema(ep: Endpoint, defs: Mapping[tuple[Any, Any], Any]) -> dict[str, Any]:
     if isinstance(ep.body, TypeAdapter):
         return ep.body.json_schema(ref_template=_REF)
     assert ep.body is not None
@@ -76,7 +77,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
-def _operation(ep: Endpoint, defs: dict[tuple[Any, str], Any]) -> dict[str, Any]:
+def _operation(ep: Endpoint, defs: Mapping[tuple[Any, Any], Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": ep.summary,
         "operationId": f"{ep.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', ep.path.strip('/'))}",
@@ -124,7 +125,9 @@ def _responses(ep: Endpoint) -> dict[str, Any]:
 
 
 def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
-    models = [(ep.body, "validation") for ep in endpoints if isinstance(ep.body, type)]
+    models: list[tuple[type[BaseModel], Literal["validation"]]] = [
+        (ep.body, "validation") for ep in endpoints if isinstance(ep.body, type)
+    ]
     defs_map, top = models_json_schema(list(dict.fromkeys(models)), ref_template=_REF)
     schemas = {**top.get("$defs", {}), "Error": _ERROR_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}

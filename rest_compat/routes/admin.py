@@ -46,4 +46,5 @@ async def post_access_code(call: Call) -> object:
     "DELETE", "/api/admin/access-code/{code}", "Revoke an access code at once", tag="Admin", envelope="empty"
 )
 async def delete_access_code(call: Call) -> object:
-    return await access_codes.delete_access_code(actor=call.actor, code=call.path("code"))
+    await access_codes.delete_access_code(actor=call.actor, code=call.path("code"))
+    return None

@@ -26,7 +26,8 @@ async def post_user(call: Call) -> object:
 
 @endpoint("DELETE", "/api/user/{id}", "Delete a user and their API keys", tag="User", envelope="empty")
 async def delete_user(call: Call) -> object:
-    return await users.delete_user(actor=call.actor, user_id=call.path_int("id"))
+    await users.delete_user(actor=call.actor, user_id=call.path_int("id"))
+    return None
 
 
 @endpoint(
@@ -50,4 +51,5 @@ async def post_api_key(call: Call) -> object:
 
 @endpoint("DELETE", "/api/apikey/{id}", "Revoke an API key at once", tag="ApiKey", envelope="empty")
 async def delete_api_key(call: Call) -> object:
-    return await api_keys.delete_api_key(actor=call.actor, key_id=call.path_int("id"))
+    await api_keys.delete_api_key(actor=call.actor, key_id=call.path_int("id"))
+    return None
