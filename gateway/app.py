@@ -20,6 +20,7 @@ from gateway.database import tortoise_config
 from gateway.settings import Settings
 from realtime.bus import Bus, LocalBus
 from realtime.redis_bus import RedisBus
+from realtime.timers import escalation_ticker
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
@@ -70,12 +71,15 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             await bus.start()
             install_publisher(bus)
             install_read_cache(read_cache)
+            escalations = escalation_ticker(settings.timer_interval_seconds)
+            escalations.start()
             app.state.bus = bus
             app.state.authenticator = authenticator
             app.state.probes = _probes(settings, bus)
             try:
                 yield
             finally:
+                await escalations.stop()
                 install_publisher(None)
                 install_read_cache(None)
                 await bus.stop()

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     credential_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
     # Upper bound on how long a cached configuration list (stations…) is served without a fresh read.
     read_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    # How often clock-driven work (automatic escalation) checks its deadlines.
+    timer_interval_seconds: Annotated[float, Field(ge=0.05, le=60)] = 1.0
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 # The Tortoise app: every module holding tables, and where its migrations live.
 APP_LABEL = "andon"
-MODEL_MODULES = ["models.tenancy", "models.identity", "models.settings_store"]
+MODEL_MODULES = ["models.tenancy", "models.identity", "models.settings_store", "models.issues"]
 MIGRATIONS_MODULE = "models.migrations"

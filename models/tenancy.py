@@ -13,6 +13,9 @@ class Account(Stamped):
     id = fields.CharField(primary_key=True, max_length=40)
     domain = fields.CharField(max_length=253, unique=True)
     name = fields.CharField(max_length=200)
+    # Last issue revision handed out. Bumped inside each issue transaction, so the row lock makes
+    # revisions of one account commit in order: a subscriber resuming after N never misses a smaller one.
+    revision = fields.BigIntField(default=0)
 
     class Meta:
         table = "account"

@@ -16,8 +16,15 @@ from resolvers.errors import invalid
 
 async def config_values(account_id: str) -> dict[str, Any]:
     """Every known key's value for the account, defaults filled in."""
-    stored = {r.key: (r.value or {}).get("v") for r in await AccountConfig.filter(account_id=account_id)}
-    return {key: stored.get(key, spec.default) for key, spec in CONFIG_KEYS.items()}
+    return (await config_values_for({account_id}))[account_id]
+
+
+async def config_values_for(account_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """config_values of several accounts in one query."""
+    stored: dict[str, dict[str, Any]] = {a: {} for a in account_ids}
+    for row in await AccountConfig.filter(account_id__in=list(account_ids)):
+        stored[row.account_id][row.key] = (row.value or {}).get("v")
+    return {a: {k: values.get(k, spec.default) for k, spec in CONFIG_KEYS.items()} for a, values in stored.items()}
 
 
 async def list_config(*, actor: Actor) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator, model_validator
 
 from models.codes import ACCOUNT_ID_PATTERN, CODE_MAX, CODE_PATTERN
 from models.roles import Role
@@ -21,6 +21,8 @@ Email = Annotated[
 ]
 Minutes = Annotated[float, Field(ge=0, le=10080)]
 Seconds = Annotated[float, Field(gt=0, le=86400)]
+# Bodies pass a before-validator, so values arrive as Python objects: ISO strings need lax datetimes.
+Timestamp = Annotated[datetime, Strict(False)]
 DetectionMode = Literal["off", "production-cycle", "utilisation"]
 UserRole = Literal["read-only", "operator", "member", "supervisor", "admin"]
 KeyRole = Literal["read-only", "operator", "member", "supervisor", "admin", "device"]
@@ -88,7 +90,7 @@ class StationIn(Body):
     downtimeDurationThresholdMultiplier: Annotated[float, Field(ge=1, le=100)] = 1.5
     slowDurationThreshold: Minutes | None = None
     idleCostPerMinute: Annotated[float, Field(ge=0, le=1e9)] | None = None
-    archivedAt: datetime | None = None
+    archivedAt: Timestamp | None = None
 
 
 class SkuIn(Body):
@@ -141,3 +143,36 @@ class NewAccountIn(Body):
 class ConfigIn(Body):
     # Values are checked per key (models.config_keys) so the error can name the key.
     config: Annotated[dict[str, Any], Field(min_length=1, max_length=50)]
+
+
+CauseCode = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^[a-zA-Z0-9._-]+$")]
+IssueType = Literal["stop", "slow"]
+EventType = Literal["acknowledge", "estimate", "escalate", "cause", "watch", "exclude", "include"]
+
+
+class IssueIn(Body):
+    type: IssueType
+    stationCode: Code
+    startAt: Timestamp
+    endAt: Timestamp | None = None
+
+    @field_validator("startAt", "endAt")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("needs a time zone offset or Z (e.g. 2025-05-29T13:40:45.831Z)")
+        return value
+
+
+class IssueEventIn(Body):
+    type: EventType
+    # Minutes from now until the station is expected back.
+    estimatedTime: Annotated[float, Field(ge=1, le=10080)] | None = None
+    causeCode: CauseCode | None = None
+    operator: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8)] | None = None
+
+
+class CauseIn(Body):
+    code: CauseCode
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    parentCauseCode: CauseCode | None = None

@@ -22,6 +22,7 @@ _ERROR_TEXT = {
     409: "Conflict with the current state",
     413: "Body larger than the limit",
     429: "Too many failed authentications from this address; see Retry-After",
+    501: "Not implemented yet",
 }
 
 _ERROR_SCHEMA: dict[str, Any] = {
@@ -116,6 +117,7 @@ def _responses(ep: Endpoint) -> dict[str, Any]:
     errors = [400, 404, 409, 413] if ep.body is not None else [400, 404]
     if ep.auth != "none":
         errors += [401, 403, 429]
+    errors += list(ep.extra_responses)
     for status in sorted(set(errors)):
         out[str(status)] = {
             "description": ep.extra_responses.get(status, _ERROR_TEXT[status]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resolvers import access_codes, account_config, accounts
+from resolvers import access_codes, account_config, accounts, seed
 from resolvers.inputs import ConfigIn, NewAccountIn
 from rest_compat.endpoint import Call, endpoint
 
@@ -47,4 +47,11 @@ async def post_access_code(call: Call) -> object:
 )
 async def delete_access_code(call: Call) -> object:
     await access_codes.delete_access_code(actor=call.actor, code=call.path("code"))
+    return None
+
+
+@endpoint("POST", "/api/admin/seedrun", "Install the default cause tree and config (idempotent)", tag="Admin",
+          envelope="ok")
+async def post_seed_run(call: Call) -> object:
+    await seed.seed_run(actor=call.actor)
     return None

@@ -1,0 +1,195 @@
+"""Issues: listing (REST filters), creating by hand, the ongoing board, unreported downtime."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from tortoise.expressions import Q
+from tortoise.functions import Count
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.issues import Issue, IssueEvent
+from models.ranges import TimeRange
+from models.roles import Role
+from models.tenancy import Plant, Station
+from models.timefmt import utc_now
+from resolvers.actor import Actor
+from resolvers.changes import Change, publish
+from resolvers.errors import conflict, invalid, not_found
+from resolvers.inputs import IssueIn
+from resolvers.issue_views import IssueSnapshot, View, issue_view, issues_query_relations, snapshots, zone
+from resolvers.lookups import by_code
+from resolvers.read_cache import cached
+from resolvers.revisions import next_revision
+from resolvers.scope import plant_for, stations_by_codes, time_range
+
+MAX_LIMIT = 1000
+DEFAULT_SPAN = timedelta(hours=24)
+# Clock skew tolerated between a client and the gateway for "not in the future".
+_SKEW = timedelta(seconds=5)
+# What an issue view shows besides the issue and its events.
+ISSUE_DEPENDS = frozenset({"issue", "cause", "station", "sku", "plant"})
+
+
+def overlapping(query: QuerySet[Issue], span: TimeRange) -> QuerySet[Issue]:
+    """Issues that were open at any moment of the range."""
+    return query.filter(Q(start_at__lt=span.end) & (Q(end_at__isnull=True) | Q(end_at__gt=span.start)))
+
+
+async def _issue_query(
+    actor: Actor,
+    *,
+    station_codes: Sequence[str],
+    range_code: str | None,
+    plant_code: str | None,
+    issue_id: int | None,
+    now: datetime,
+) -> tuple[QuerySet[Issue], Plant]:
+    """The filtered query of GET /api/issue and its CSV, with the plant whose clock the range uses."""
+    query = Issue.filter(account_id=actor.account_id)
+    stations = await stations_by_codes(actor.account_id, station_codes) if station_codes else []
+    plant = await plant_for(actor.account_id, plant_code, stations)
+    if stations:
+        query = query.filter(station_id__in=[s.id for s in stations])
+    elif plant_code is not None:
+        query = query.filter(station__plant_id=plant.id)
+    if issue_id is not None:
+        query = query.filter(id=issue_id)
+    if issue_id is None or range_code is not None:
+        span = await time_range(range_code=range_code, plant=plant, stations=stations, now=now, default=DEFAULT_SPAN)
+        query = overlapping(query, span)
+    return query.order_by("-start_at", "-id"), plant
+
+
+async def list_issues(
+    *,
+    actor: Actor,
+    station_codes: Sequence[str] = (),
+    range_code: str | None = None,
+    plant_code: str | None = None,
+    issue_id: int | None = None,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> list[View]:
+    """Newest first; without `rangecode` the last 24 hours (or all time when asking for one `id`)."""
+    actor.require(Role.READ_ONLY)
+    now = now or utc_now()
+    if not 1 <= limit <= MAX_LIMIT:
+        raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
+    query, _ = await _issue_query(actor, station_codes=station_codes, range_code=range_code,
+                                  plant_code=plant_code, issue_id=issue_id, now=now)
+    rows = await query.limit(limit).select_related(*issues_query_relations())
+    if issue_id is not None and not rows:
+        raise not_found("issue", issue_id)
+    return [issue_view(s, now) for s in await snapshots(actor.account_id, rows)]
+
+
+CSV_COLUMNS = (
+    "id", "type", "stationCode", "stationName", "startAt", "endAt", "duration", "durationFormatted", "causeCode",
+    "causeDescription", "isAcknowledged", "isEstimated", "isEscalated", "excludedAt", "skuCode", "statusText",
+)
+CSV_MAX_ROWS = 100_000
+
+
+async def issue_csv_rows(
+    *, actor: Actor, plant_code: str, range_code: str, station_codes: Sequence[str] = (), now: datetime | None = None
+) -> list[list[object]]:
+    """The issues of a plant over a range as CSV rows (times in the plant's local time with offset)."""
+    actor.require(Role.READ_ONLY)
+    now = now or utc_now()
+    query, plant = await _issue_query(actor, station_codes=station_codes, range_code=range_code,
+                                      plant_code=plant_code, issue_id=None, now=now)
+    if not station_codes:
+        query = query.filter(station__plant_id=plant.id)
+    rows = await query.limit(CSV_MAX_ROWS).select_related(*issues_query_relations())
+    tz = zone(plant.timezone)
+    return [_csv_row(issue_view(s, now), tz) for s in await snapshots(actor.account_id, rows)]
+
+
+def _csv_row(view: View, tz: ZoneInfo) -> list[object]:
+    def local(iso: str | None) -> str | None:
+        if iso is None:
+            return None
+        return datetime.fromisoformat(iso).astimezone(tz).isoformat(timespec="milliseconds")
+
+    crumb = view["causeBreadcrumb"]
+    row = {**view, "startAt": local(view["startAt"]), "endAt": local(view["endAt"]),
+           "excludedAt": local(view["excludedAt"]), "causeDescription": crumb[-1]["description"] if crumb else None}
+    return [row[c] for c in CSV_COLUMNS]
+
+
+async def create_issue(*, actor: Actor, data: IssueIn, now: datetime | None = None) -> View:
+    actor.require(Role.MEMBER)
+    now = now or utc_now()
+    if data.startAt > now + _SKEW:
+        raise invalid("startAt", "must not be in the future")
+    if data.endAt is not None and data.endAt < data.startAt:
+        raise invalid("endAt", "must not be before startAt")
+    if data.endAt is not None and data.endAt > now + _SKEW:
+        raise invalid("endAt", "must not be in the future")
+    station = await by_code(Station, "station", account_id=actor.account_id, code=data.stationCode,
+                            body_field="stationCode")
+    async with in_transaction():
+        # Taking the revision first locks the account row: two concurrent creates cannot both pass the check.
+        revision = await next_revision(actor.account_id)
+        if data.endAt is None and await Issue.filter(station_id=station.id, type=data.type, end_at__isnull=True).exists():
+            raise conflict(f"station {station.code} already has an ongoing {data.type} issue", "stationCode")
+        issue = await Issue.create(
+            account_id=actor.account_id, station_id=station.id, type=data.type,
+            start_at=data.startAt, end_at=data.endAt, revision=revision,
+        )
+    await publish(Change("issue", actor.account_id, issue.id, revision))
+    return (await _views(actor.account_id, [issue.id], now))[0]
+
+
+async def _views(account_id: str, ids: list[int], now: datetime) -> list[View]:
+    rows = await Issue.filter(account_id=account_id, id__in=ids).select_related(*issues_query_relations())
+    return [issue_view(s, now) for s in await snapshots(account_id, rows)]
+
+
+async def list_ongoing_issues(*, actor: Actor, station_codes: Sequence[str], now: datetime | None = None) -> list[View]:
+    """Open issues of the stations, newest first. Snapshots are cached per account until an issue changes;
+    the clock-dependent fields (duration, RAG status) are computed on every call."""
+    actor.require(Role.READ_ONLY)
+    if not station_codes:
+        raise invalid("stationcodes", "at least one station code is required")
+    now = now or utc_now()
+    stations = await stations_by_codes(actor.account_id, station_codes)
+    ids = [s.id for s in stations]
+
+    async def load() -> list[IssueSnapshot]:
+        rows = await (
+            Issue.filter(account_id=actor.account_id, station_id__in=ids, end_at__isnull=True)
+            .order_by("-start_at", "-id")
+            .select_related(*issues_query_relations())
+        )
+        return await snapshots(actor.account_id, rows)
+
+    snaps = await cached(actor.account_id, ("ongoing", tuple(sorted(ids))), ISSUE_DEPENDS, load)
+    return [issue_view(s, now) for s in snaps]
+
+
+async def count_unreported_downtime(
+    *, actor: Actor, station_codes: Sequence[str], range_code: str | None, now: datetime | None = None
+) -> list[dict[str, object]]:
+    """Per requested station: issues in the range that are not excluded and have no cause (zeros included)."""
+    actor.require(Role.READ_ONLY)
+    if not station_codes:
+        raise invalid("stationcodes", "at least one station code is required")
+    if not range_code:
+        raise invalid("rangecode", "is required")
+    now = now or utc_now()
+    stations = await stations_by_codes(actor.account_id, station_codes)
+    plant = await plant_for(actor.account_id, None, stations)
+    span = await time_range(range_code=range_code, plant=plant, stations=stations, now=now, default=DEFAULT_SPAN)
+    with_cause = IssueEvent.filter(account_id=actor.account_id, type="cause").values_list("issue_id", flat=True)
+    query = overlapping(
+        Issue.filter(account_id=actor.account_id, station_id__in=[s.id for s in stations], excluded_at__isnull=True),
+        span,
+    ).exclude(id__in=with_cause)
+    grouped = await query.annotate(n=Count("id")).group_by("station_id").values("station_id", "n")
+    counts = {row["station_id"]: row["n"] for row in grouped}
+    return [{"stationCode": s.code, "count": counts.get(s.id, 0)} for s in stations]
