@@ -139,7 +139,7 @@ class _Context:
     def today(self) -> date:
         """The date of the plant day containing now."""
         local = self.now.astimezone(self.zone).date()
-        return local if self.now > self.day_start(local) else local - timedelta(days=1)
+        return local if self.now >= self.day_start(local) else local - timedelta(days=1)
 
 
 def resolve_range(
