@@ -50,7 +50,9 @@ def derive(
     back_at = events[estimate_at].estimate_end_at if estimate_at >= 0 else None
     # "Escalated" holds until someone gives an estimate after the latest escalation.
     escalation_open = escalated_at >= 0 and estimate_at < escalated_at
-    rag, text = _rag(acknowledged, back_at, escalation_open, ended=ended, excluded=excluded, now=now, tz=timezone)
+    rag, text = _rag(
+        acknowledged, back_at, escalation_open, ended=ended, excluded=excluded, now=now, tz=timezone
+    )
     return Derived(
         is_acknowledged=acknowledged,
         is_estimated=estimate_at >= 0,

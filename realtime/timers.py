@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -16,7 +17,9 @@ log = logging.getLogger(__name__)
 class Ticker:
     """Runs `job(now)` every `interval` seconds in a background task; a failure is logged, never fatal."""
 
-    def __init__(self, name: str, job: Callable[[datetime], Awaitable[object]], interval: float = 1.0) -> None:
+    def __init__(
+        self, name: str, job: Callable[[datetime], Awaitable[object]], interval: float = 1.0
+    ) -> None:
         self.name = name
         self._job = job
         self._interval = interval
@@ -28,10 +31,8 @@ class Ticker:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     async def _run(self) -> None:
         while True:

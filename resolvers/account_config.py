@@ -24,7 +24,9 @@ async def config_values_for(account_ids: set[str]) -> dict[str, dict[str, Any]]:
     stored: dict[str, dict[str, Any]] = {a: {} for a in account_ids}
     for row in await AccountConfig.filter(account_id__in=list(account_ids)):
         stored[row.account_id][row.key] = (row.value or {}).get("v")
-    return {a: {k: values.get(k, spec.default) for k, spec in CONFIG_KEYS.items()} for a, values in stored.items()}
+    return {
+        a: {k: values.get(k, spec.default) for k, spec in CONFIG_KEYS.items()} for a, values in stored.items()
+    }
 
 
 async def list_config(*, actor: Actor) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -64,7 +65,9 @@ async def upsert_cause(*, actor: Actor, data: CauseIn) -> View:
         if parent is None:
             raise invalid("parentCauseCode", f"no cause with code {data.parentCauseCode!r} in this account")
         _check_no_cycle(tree, data.code, data.parentCauseCode)
-    values = {"description": data.description, "parent_id": parent.id if parent else None}
+    values: dict[str, Any] = {"description": data.description}
+    if "parentCauseCode" in data.model_fields_set:  # omitted keeps the parent; null makes it a root
+        values["parent_id"] = parent.id if parent else None
     async with in_transaction():
         cause = await Cause.select_for_update().get_or_none(account_id=actor.account_id, code=data.code)
         if cause is None:
@@ -73,7 +76,7 @@ async def upsert_cause(*, actor: Actor, data: CauseIn) -> View:
             cause.update_from_dict(values)
             await cause.save()
     await publish(Change("cause", actor.account_id, cause.code))
-    return cause_view(cause, data.parentCauseCode)
+    return cause_view(cause, tree.code_of(cause.parent_id))
 
 
 async def delete_cause(*, actor: Actor, code: str) -> None:

@@ -9,7 +9,15 @@ from typing import Literal, Protocol, get_args
 log = logging.getLogger(__name__)
 
 ChangeKind = Literal[
-    "credentials", "config", "plant", "station_group", "station", "sku", "non_production_reason", "issue", "cause"
+    "credentials",
+    "config",
+    "plant",
+    "station_group",
+    "station",
+    "sku",
+    "non_production_reason",
+    "issue",
+    "cause",
 ]
 CHANGE_KINDS: frozenset[str] = frozenset(get_args(ChangeKind))
 

@@ -25,7 +25,11 @@ def due_conditions(
     unacknowledged = float(config["ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES"])  # type: ignore[arg-type]
     unestimated = float(config["ESCALATE_UNESTIMATED_AFTER_MINUTES"])  # type: ignore[arg-type]
     types = {e.type for e in events}
-    if unacknowledged > 0 and "acknowledge" not in types and now >= start_at + timedelta(minutes=unacknowledged):
+    if (
+        unacknowledged > 0
+        and "acknowledge" not in types
+        and now >= start_at + timedelta(minutes=unacknowledged)
+    ):
         keys.append("unacknowledged")
     if unestimated > 0 and "estimate" not in types and now >= start_at + timedelta(minutes=unestimated):
         keys.append("unestimated")
@@ -42,7 +46,9 @@ async def escalate_due_issues(*, now: datetime) -> int:
 
     Safe to run from several places at once: the (issue, escalation_key) unique constraint lets one win.
     """
-    issues = await Issue.filter(end_at__isnull=True, excluded_at__isnull=True).only("id", "account_id", "start_at")
+    issues = await Issue.filter(end_at__isnull=True, excluded_at__isnull=True).only(
+        "id", "account_id", "start_at"
+    )
     if not issues:
         return 0
     events: dict[int, list[IssueEvent]] = defaultdict(list)
@@ -52,7 +58,9 @@ async def escalate_due_issues(*, now: datetime) -> int:
     raised = 0
     for issue in issues:
         done = {e.escalation_key for e in events[issue.id] if e.escalation_key}
-        for key in due_conditions(start_at=issue.start_at, events=events[issue.id], config=configs[issue.account_id], now=now):
+        for key in due_conditions(
+            start_at=issue.start_at, events=events[issue.id], config=configs[issue.account_id], now=now
+        ):
             if key not in done and await _raise(issue, key):
                 raised += 1
     return raised
@@ -62,8 +70,13 @@ async def _raise(issue: Issue, key: str) -> bool:
     try:
         async with in_transaction():
             revision = await next_revision(issue.account_id)
-            await IssueEvent.create(account_id=issue.account_id, issue_id=issue.id, type="escalate",
-                                    escalation_key=key, revision=revision)
+            await IssueEvent.create(
+                account_id=issue.account_id,
+                issue_id=issue.id,
+                type="escalate",
+                escalation_key=key,
+                revision=revision,
+            )
             await Issue.filter(id=issue.id).update(revision=revision)
     except IntegrityError:
         return False  # another instance raised it first

@@ -169,7 +169,9 @@ class IssueEventIn(Body):
     # Minutes from now until the station is expected back.
     estimatedTime: Annotated[float, Field(ge=1, le=10080)] | None = None
     causeCode: CauseCode | None = None
-    operator: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8)] | None = None
+    operator: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8)] | None = (
+        None
+    )
 
 
 class CauseIn(Body):

@@ -20,12 +20,14 @@ from resolvers.revisions import next_revision
 
 def _check_fields(data: IssueEventIn) -> None:
     if data.type == "estimate" and data.estimatedTime is None:
-        raise invalid("estimatedTime", "is required for an estimate (minutes, 1–10080)")
+        raise invalid("estimatedTime", "is required for an estimate (minutes, 1 to 10080)")
     if data.type == "cause" and data.causeCode is None:
         raise invalid("causeCode", "is required for a cause")
 
 
-async def add_issue_event(*, actor: Actor, issue_id: int, data: IssueEventIn, now: datetime | None = None) -> None:
+async def add_issue_event(
+    *, actor: Actor, issue_id: int, data: IssueEventIn, now: datetime | None = None
+) -> None:
     actor.require(Role.OPERATOR)
     _check_fields(data)
     if data.type == "watch" and actor.user_id is None:
@@ -44,8 +46,14 @@ async def add_issue_event(*, actor: Actor, issue_id: int, data: IssueEventIn, no
             raise not_found("issue", issue_id)
         await _apply(issue, data, actor, now)
         await IssueEvent.create(
-            account_id=actor.account_id, issue_id=issue.id, type=data.type, user_id=actor.user_id,
-            user_email=actor.email, operator_initials=data.operator, cause_id=cause_id, revision=revision,
+            account_id=actor.account_id,
+            issue_id=issue.id,
+            type=data.type,
+            user_id=actor.user_id,
+            user_email=actor.email,
+            operator_initials=data.operator,
+            cause_id=cause_id,
+            revision=revision,
             estimate_end_at=now + timedelta(minutes=data.estimatedTime) if data.type == "estimate" else None,  # type: ignore[arg-type]
         )
         issue.revision = revision
@@ -64,4 +72,6 @@ async def _apply(issue: Issue, data: IssueEventIn, actor: Actor, now: datetime) 
     elif data.type == "include":
         issue.excluded_at = None
     elif data.type == "watch":
-        await IssueWatcher.get_or_create(account_id=actor.account_id, issue_id=issue.id, user_id=actor.user_id)
+        await IssueWatcher.get_or_create(
+            account_id=actor.account_id, issue_id=issue.id, user_id=actor.user_id
+        )

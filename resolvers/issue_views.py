@@ -75,7 +75,9 @@ async def snapshots(account_id: str, issues: Sequence[Issue]) -> list[IssueSnaps
 
 
 def _snapshot(issue: Issue, events: list[IssueEvent], tree: CauseTree) -> IssueSnapshot:
-    facts = tuple(EventFact(e.type, e.created_at, e.estimate_end_at, tree.code_of(e.cause_id)) for e in events)
+    facts = tuple(
+        EventFact(e.type, e.created_at, e.estimate_end_at, tree.code_of(e.cause_id)) for e in events
+    )
     latest_cause = next((e.cause_id for e in reversed(events) if e.type == "cause"), None)
     station, sku = issue.station, issue.sku
     return IssueSnapshot(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -59,7 +59,9 @@ async def _issue_query(
     if issue_id is not None:
         query = query.filter(id=issue_id)
     if issue_id is None or range_code is not None:
-        span = await time_range(range_code=range_code, plant=plant, stations=stations, now=now, default=DEFAULT_SPAN)
+        span = await time_range(
+            range_code=range_code, plant=plant, stations=stations, now=now, default=DEFAULT_SPAN
+        )
         query = overlapping(query, span)
     return query.order_by("-start_at", "-id"), plant
 
@@ -79,8 +81,14 @@ async def list_issues(
     now = now or utc_now()
     if not 1 <= limit <= MAX_LIMIT:
         raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
-    query, _ = await _issue_query(actor, station_codes=station_codes, range_code=range_code,
-                                  plant_code=plant_code, issue_id=issue_id, now=now)
+    query, _ = await _issue_query(
+        actor,
+        station_codes=station_codes,
+        range_code=range_code,
+        plant_code=plant_code,
+        issue_id=issue_id,
+        now=now,
+    )
     rows = await query.limit(limit).select_related(*issues_query_relations())
     if issue_id is not None and not rows:
         raise not_found("issue", issue_id)
@@ -88,20 +96,45 @@ async def list_issues(
 
 
 CSV_COLUMNS = (
-    "id", "type", "stationCode", "stationName", "startAt", "endAt", "duration", "durationFormatted", "causeCode",
-    "causeDescription", "isAcknowledged", "isEstimated", "isEscalated", "excludedAt", "skuCode", "statusText",
+    "id",
+    "type",
+    "stationCode",
+    "stationName",
+    "startAt",
+    "endAt",
+    "duration",
+    "durationFormatted",
+    "causeCode",
+    "causeDescription",
+    "isAcknowledged",
+    "isEstimated",
+    "isEscalated",
+    "excludedAt",
+    "skuCode",
+    "statusText",
 )
 CSV_MAX_ROWS = 100_000
 
 
 async def issue_csv_rows(
-    *, actor: Actor, plant_code: str, range_code: str, station_codes: Sequence[str] = (), now: datetime | None = None
+    *,
+    actor: Actor,
+    plant_code: str,
+    range_code: str,
+    station_codes: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> list[list[object]]:
     """The issues of a plant over a range as CSV rows (times in the plant's local time with offset)."""
     actor.require(Role.READ_ONLY)
     now = now or utc_now()
-    query, plant = await _issue_query(actor, station_codes=station_codes, range_code=range_code,
-                                      plant_code=plant_code, issue_id=None, now=now)
+    query, plant = await _issue_query(
+        actor,
+        station_codes=station_codes,
+        range_code=range_code,
+        plant_code=plant_code,
+        issue_id=None,
+        now=now,
+    )
     if not station_codes:
         query = query.filter(station__plant_id=plant.id)
     rows = await query.limit(CSV_MAX_ROWS).select_related(*issues_query_relations())
@@ -116,8 +149,13 @@ def _csv_row(view: View, tz: ZoneInfo) -> list[object]:
         return datetime.fromisoformat(iso).astimezone(tz).isoformat(timespec="milliseconds")
 
     crumb = view["causeBreadcrumb"]
-    row = {**view, "startAt": local(view["startAt"]), "endAt": local(view["endAt"]),
-           "excludedAt": local(view["excludedAt"]), "causeDescription": crumb[-1]["description"] if crumb else None}
+    row = {
+        **view,
+        "startAt": local(view["startAt"]),
+        "endAt": local(view["endAt"]),
+        "excludedAt": local(view["excludedAt"]),
+        "causeDescription": crumb[-1]["description"] if crumb else None,
+    }
     return [row[c] for c in CSV_COLUMNS]
 
 
@@ -130,16 +168,24 @@ async def create_issue(*, actor: Actor, data: IssueIn, now: datetime | None = No
         raise invalid("endAt", "must not be before startAt")
     if data.endAt is not None and data.endAt > now + _SKEW:
         raise invalid("endAt", "must not be in the future")
-    station = await by_code(Station, "station", account_id=actor.account_id, code=data.stationCode,
-                            body_field="stationCode")
+    station = await by_code(
+        Station, "station", account_id=actor.account_id, code=data.stationCode, body_field="stationCode"
+    )
     async with in_transaction():
         # Taking the revision first locks the account row: two concurrent creates cannot both pass the check.
         revision = await next_revision(actor.account_id)
-        if data.endAt is None and await Issue.filter(station_id=station.id, type=data.type, end_at__isnull=True).exists():
+        if (
+            data.endAt is None
+            and await Issue.filter(station_id=station.id, type=data.type, end_at__isnull=True).exists()
+        ):
             raise conflict(f"station {station.code} already has an ongoing {data.type} issue", "stationCode")
         issue = await Issue.create(
-            account_id=actor.account_id, station_id=station.id, type=data.type,
-            start_at=data.startAt, end_at=data.endAt, revision=revision,
+            account_id=actor.account_id,
+            station_id=station.id,
+            type=data.type,
+            start_at=data.startAt,
+            end_at=data.endAt,
+            revision=revision,
         )
     await publish(Change("issue", actor.account_id, issue.id, revision))
     return (await _views(actor.account_id, [issue.id], now))[0]
@@ -150,7 +196,9 @@ async def _views(account_id: str, ids: list[int], now: datetime) -> list[View]:
     return [issue_view(s, now) for s in await snapshots(account_id, rows)]
 
 
-async def list_ongoing_issues(*, actor: Actor, station_codes: Sequence[str], now: datetime | None = None) -> list[View]:
+async def list_ongoing_issues(
+    *, actor: Actor, station_codes: Sequence[str], now: datetime | None = None
+) -> list[View]:
     """Open issues of the stations, newest first. Snapshots are cached per account until an issue changes;
     the clock-dependent fields (duration, RAG status) are computed on every call."""
     actor.require(Role.READ_ONLY)
@@ -184,10 +232,14 @@ async def count_unreported_downtime(
     now = now or utc_now()
     stations = await stations_by_codes(actor.account_id, station_codes)
     plant = await plant_for(actor.account_id, None, stations)
-    span = await time_range(range_code=range_code, plant=plant, stations=stations, now=now, default=DEFAULT_SPAN)
-    with_cause = IssueEvent.filter(account_id=actor.account_id, type="cause").values_list("issue_id", flat=True)
+    span = await time_range(
+        range_code=range_code, plant=plant, stations=stations, now=now, default=DEFAULT_SPAN
+    )
+    with_cause = Subquery(IssueEvent.filter(account_id=actor.account_id, type="cause").values("issue_id"))
     query = overlapping(
-        Issue.filter(account_id=actor.account_id, station_id__in=[s.id for s in stations], excluded_at__isnull=True),
+        Issue.filter(
+            account_id=actor.account_id, station_id__in=[s.id for s in stations], excluded_at__isnull=True
+        ),
         span,
     ).exclude(id__in=with_cause)
     grouped = await query.annotate(n=Count("id")).group_by("station_id").values("station_id", "n")

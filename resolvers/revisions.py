@@ -13,4 +13,4 @@ async def next_revision(account_id: str) -> int:
     await Account.filter(id=account_id).update(revision=F("revision") + 1)
     # The row exists: the caller is authenticated into this account.
     [value] = await Account.filter(id=account_id).values_list("revision", flat=True)
-    return int(value)  # type: ignore[arg-type]
+    return int(value)  # type: ignore[call-overload]  # flat values_list yields the column values

@@ -49,8 +49,12 @@ async def seed_run(*, actor: Actor) -> None:
         ids = {c.code: c.id for c in await Cause.filter(account_id=account.id)}
         for code, description, parent in DEFAULT_CAUSES:
             if code not in ids:
-                created = await Cause.create(account_id=account.id, code=code, description=description,
-                                             parent_id=ids[parent] if parent else None)
+                created = await Cause.create(
+                    account_id=account.id,
+                    code=code,
+                    description=description,
+                    parent_id=ids[parent] if parent else None,
+                )
                 ids[code] = created.id
         await AccountConfig.get_or_create(
             account_id=account.id, key="EMAIL_FROM", defaults={"value": {"v": f"andon@{account.domain}"}}

@@ -50,8 +50,13 @@ async def delete_access_code(call: Call) -> object:
     return None
 
 
-@endpoint("POST", "/api/admin/seedrun", "Install the default cause tree and config (idempotent)", tag="Admin",
-          envelope="ok")
+@endpoint(
+    "POST",
+    "/api/admin/seedrun",
+    "Install the default cause tree and config (idempotent)",
+    tag="Admin",
+    envelope="ok",
+)
 async def post_seed_run(call: Call) -> object:
     await seed.seed_run(actor=call.actor)
     return None

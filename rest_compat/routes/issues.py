@@ -19,7 +19,7 @@ StationCodes = Annotated[list[Code], Field(max_length=500)]
 
 
 class IssueQuery(Query):
-    stationcodes: StationCodes = []
+    stationcodes: StationCodes = Field(default_factory=list)
     rangecode: RangeCode | None = None
     plantcode: Code | None = None
     id: Annotated[int, Field(ge=1, lt=2**31)] | None = None
@@ -29,7 +29,7 @@ class IssueQuery(Query):
 class IssueCsvQuery(Query):
     plantcode: Code
     rangecode: RangeCode
-    stationcodes: StationCodes = []
+    stationcodes: StationCodes = Field(default_factory=list)
 
 
 class OngoingQuery(Query):
@@ -42,14 +42,26 @@ class UnreportedQuery(Query):
 
 
 class CauseQuery(Query):
-    codes: Annotated[list[CauseCode], Field(max_length=500)] = []
+    codes: Annotated[list[CauseCode], Field(max_length=500)] = Field(default_factory=list)
 
 
-@endpoint("GET", "/api/issue", "List issues, newest first (default: the last 24 hours)", tag="Issue", query=IssueQuery)
+@endpoint(
+    "GET",
+    "/api/issue",
+    "List issues, newest first (default: the last 24 hours)",
+    tag="Issue",
+    query=IssueQuery,
+)
 async def get_issues(call: Call) -> object:
     q = call.query
-    return await issues.list_issues(actor=call.actor, station_codes=q.stationcodes, range_code=q.rangecode,
-                                    plant_code=q.plantcode, issue_id=q.id, limit=q.limit)
+    return await issues.list_issues(
+        actor=call.actor,
+        station_codes=q.stationcodes,
+        range_code=q.rangecode,
+        plant_code=q.plantcode,
+        issue_id=q.id,
+        limit=q.limit,
+    )
 
 
 @endpoint("POST", "/api/issue", "Create an issue by hand", tag="Issue", body=IssueIn)
@@ -57,12 +69,20 @@ async def post_issue(call: Call) -> object:
     return [await issues.create_issue(actor=call.actor, data=call.body)]
 
 
-@endpoint("GET", "/api/issue/csv", "Issues of a plant over a range as CSV", tag="Issue", query=IssueCsvQuery,
-          envelope="raw", produces="text/csv")
+@endpoint(
+    "GET",
+    "/api/issue/csv",
+    "Issues of a plant over a range as CSV",
+    tag="Issue",
+    query=IssueCsvQuery,
+    envelope="raw",
+    produces="text/csv",
+)
 async def get_issue_csv(call: Call) -> Response:
     q = call.query
-    rows = await issues.issue_csv_rows(actor=call.actor, plant_code=q.plantcode, range_code=q.rangecode,
-                                       station_codes=q.stationcodes)
+    rows = await issues.issue_csv_rows(
+        actor=call.actor, plant_code=q.plantcode, range_code=q.rangecode, station_codes=q.stationcodes
+    )
     return csv_response("issues.csv", issues.CSV_COLUMNS, rows)
 
 
@@ -71,12 +91,18 @@ async def get_ongoing(call: Call) -> object:
     return await issues.list_ongoing_issues(actor=call.actor, station_codes=call.query.stationcodes)
 
 
-@endpoint("GET", "/api/issue/unreported-downtime/count", "Issues without a cause per station", tag="Issue",
-          query=UnreportedQuery)
+@endpoint(
+    "GET",
+    "/api/issue/unreported-downtime/count",
+    "Issues without a cause per station",
+    tag="Issue",
+    query=UnreportedQuery,
+)
 async def get_unreported(call: Call) -> object:
     q = call.query
-    return await issues.count_unreported_downtime(actor=call.actor, station_codes=q.stationcodes,
-                                                  range_code=q.rangecode)
+    return await issues.count_unreported_downtime(
+        actor=call.actor, station_codes=q.stationcodes, range_code=q.rangecode
+    )
 
 
 @endpoint("GET", "/api/issue/cause", "List causes", tag="Issue", query=CauseQuery)
@@ -84,8 +110,14 @@ async def get_causes(call: Call) -> object:
     return await causes.list_causes(actor=call.actor, codes=call.query.codes)
 
 
-@endpoint("POST", "/api/issue/cause", "Create or update a cause (by code)", tag="Issue", body=CauseIn,
-          envelope="result")
+@endpoint(
+    "POST",
+    "/api/issue/cause",
+    "Create or update a cause (by code)",
+    tag="Issue",
+    body=CauseIn,
+    envelope="result",
+)
 async def post_cause(call: Call) -> object:
     return await causes.upsert_cause(actor=call.actor, data=call.body)
 
@@ -101,13 +133,21 @@ async def delete_cause(call: Call) -> object:
     return None
 
 
-@endpoint("POST", "/api/issue/{id}/event", "Add an event to an issue", tag="Issue", body=IssueEventIn, envelope="ok")
+@endpoint(
+    "POST", "/api/issue/{id}/event", "Add an event to an issue", tag="Issue", body=IssueEventIn, envelope="ok"
+)
 async def post_issue_event(call: Call) -> object:
     await issue_events.add_issue_event(actor=call.actor, issue_id=call.path_int("id"), data=call.body)
     return None
 
 
-@endpoint("GET", "/api/downtime", "Downtime and OEE analysis (not available yet in this version)", tag="Issue",
-          envelope="raw", extra_responses={501: "Not implemented yet"})
+@endpoint(
+    "GET",
+    "/api/downtime",
+    "Downtime and OEE analysis (not available yet in this version)",
+    tag="Issue",
+    envelope="raw",
+    extra_responses={501: "Not implemented yet"},
+)
 async def get_downtime(call: Call) -> Response:
     raise DomainError(ErrorCode.NOT_IMPLEMENTED, "downtime analysis is not available in this version yet")
