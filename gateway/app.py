@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 import rest_compat.routes  # noqa: F401  # registers every /api path
@@ -27,6 +27,7 @@ from resolvers.errors import DomainError, ErrorCode
 from resolvers.read_cache import ReadCache, install_read_cache
 from rest_compat import responses
 from rest_compat.endpoint import ENDPOINTS, api_routes
+from schema.app import GatewayGraphQL, build_schema
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,12 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    routes = api_routes()
+    graphql = GatewayGraphQL(build_schema(), allowed_origins=settings.origins)
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+    ]
+    routes += api_routes()
     routes.append(
         Route(
             "/api/{rest:path}",

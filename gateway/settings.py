@@ -62,7 +62,9 @@ class Settings(BaseSettings):
     # Upper bound on how long a cached configuration list (stations…) is served without a fresh read.
     read_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
     # How often clock-driven work (automatic escalation) checks its deadlines.
-    timer_interval_seconds: Annotated[float, Field(ge=0.05, le=5)] = 1.0  # ≤ 5: escalations are due within 5 s
+    timer_interval_seconds: Annotated[float, Field(ge=0.05, le=5)] = (
+        1.0  # ≤ 5: escalations are due within 5 s
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -74,9 +74,12 @@ async def list_issues(
     plant_code: str | None = None,
     issue_id: int | None = None,
     limit: int = 100,
+    before: tuple[datetime, int] | None = None,
     now: datetime | None = None,
 ) -> list[View]:
-    """Newest first; without `rangecode` the last 24 hours (or all time when asking for one `id`)."""
+    """Newest first; without `rangecode` the last 24 hours (or all time when asking for one `id`).
+
+    `before` (startAt, id) continues a listing after its last issue (keyset pagination)."""
     actor.require(Role.READ_ONLY)
     now = now or utc_now()
     if not 1 <= limit <= MAX_LIMIT:
@@ -89,6 +92,8 @@ async def list_issues(
         issue_id=issue_id,
         now=now,
     )
+    if before is not None:
+        query = query.filter(Q(start_at__lt=before[0]) | (Q(start_at=before[0]) & Q(id__lt=before[1])))
     rows = await query.limit(limit).select_related(*issues_query_relations())
     if issue_id is not None and not rows:
         raise not_found("issue", issue_id)

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from resolvers.actor import Actor
-from resolvers.errors import Detail, DomainError, ErrorCode, invalid
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.validation import validation_error
 from rest_compat import responses
 from rest_compat.auth import actor_for
 from rest_compat.params import read_query
@@ -82,25 +83,12 @@ def endpoint(
     return register
 
 
-def _validation_error(exc: ValidationError, where: str) -> DomainError:
-    details = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "json_invalid":
-            return invalid(None, f"the body is not valid JSON ({err['msg']})")
-        message = err["msg"]
-        details.append(Detail(f"{loc}: {message}" if loc else message, loc or None))
-    first = details[0]
-    text = first.message if len(details) == 1 else f"{first.message} (and {len(details) - 1} more)"
-    return DomainError(ErrorCode.VALIDATION, f"invalid {where}: {text}", details)
-
-
 async def _parse(ep: Endpoint, request: Request, call: Call) -> None:
     if ep.query is not None:
         try:
             call.query = read_query(ep.query, request)
         except ValidationError as exc:
-            raise _validation_error(exc, "query parameter") from None
+            raise validation_error(exc, "query parameter") from None
     if ep.body is not None:
         raw = await read_body(request, request.app.state.settings.max_body_bytes)
         try:
@@ -109,7 +97,7 @@ async def _parse(ep: Endpoint, request: Request, call: Call) -> None:
             else:
                 call.body = ep.body.model_validate_json(raw)
         except ValidationError as exc:
-            raise _validation_error(exc, "body") from None
+            raise validation_error(exc, "body") from None
 
 
 def _wrap(ep: Endpoint, value: Any) -> Response:
