@@ -17,6 +17,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 import rest_compat.routes  # noqa: F401  # registers every /api path
 from gateway import probes
 from gateway.database import tortoise_config
+from gateway.gc_tuning import tune_gc
 from gateway.settings import Settings
 from realtime.bus import Bus, LocalBus
 from realtime.redis_bus import RedisBus
@@ -74,6 +75,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             install_read_cache(read_cache)
             escalations = escalation_ticker(settings.timer_interval_seconds)
             escalations.start()
+            tune_gc()
             app.state.bus = bus
             app.state.authenticator = authenticator
             app.state.probes = _probes(settings, bus)

@@ -25,14 +25,16 @@ class EventFact:
 
 
 @dataclass(frozen=True, slots=True)
-class Derived:
+class Summary:
+    """What the events say, independent of the clock."""
+
     is_acknowledged: bool
     is_estimated: bool
     estimate_end_at: datetime | None
     is_escalated: bool
+    # Escalated with no estimate given after the latest escalation.
+    escalation_open: bool
     cause_code: str | None
-    rag_status: str
-    status_text: str
 
 
 def _latest(events: Sequence[EventFact], kind: str) -> int:
@@ -40,51 +42,42 @@ def _latest(events: Sequence[EventFact], kind: str) -> int:
     return next((i for i in range(len(events) - 1, -1, -1) if events[i].type == kind), -1)
 
 
-def derive(
-    *, events: Sequence[EventFact], ended: bool, excluded: bool, now: datetime, timezone: ZoneInfo
-) -> Derived:
+def summarise(events: Sequence[EventFact]) -> Summary:
     estimate_at = _latest(events, "estimate")
     escalated_at = _latest(events, "escalate")
     cause_at = _latest(events, "cause")
-    acknowledged = any(e.type == "acknowledge" for e in events)
-    back_at = events[estimate_at].estimate_end_at if estimate_at >= 0 else None
-    # "Escalated" holds until someone gives an estimate after the latest escalation.
-    escalation_open = escalated_at >= 0 and estimate_at < escalated_at
-    rag, text = _rag(
-        acknowledged, back_at, escalation_open, ended=ended, excluded=excluded, now=now, tz=timezone
-    )
-    return Derived(
-        is_acknowledged=acknowledged,
+    return Summary(
+        is_acknowledged=any(e.type == "acknowledge" for e in events),
         is_estimated=estimate_at >= 0,
-        estimate_end_at=back_at,
+        estimate_end_at=events[estimate_at].estimate_end_at if estimate_at >= 0 else None,
         is_escalated=escalated_at >= 0,
+        escalation_open=escalated_at >= 0 and estimate_at < escalated_at,
         cause_code=events[cause_at].cause_code if cause_at >= 0 else None,
-        rag_status=rag,
-        status_text=text,
     )
 
 
-def _rag(
-    acknowledged: bool,
-    back_at: datetime | None,
-    escalation_open: bool,
-    *,
-    ended: bool,
-    excluded: bool,
-    now: datetime,
-    tz: ZoneInfo,
+def back_at_text(summary: Summary, timezone: ZoneInfo) -> str | None:
+    """`Back at HH:MM` in the plant's local time, for the latest estimate (computed once per snapshot)."""
+    if summary.estimate_end_at is None:
+        return None
+    return f"Back at {summary.estimate_end_at.astimezone(timezone):%H:%M}"
+
+
+def rag_status(
+    summary: Summary, *, ended: bool, excluded: bool, now: datetime, back_at: str | None
 ) -> tuple[str, str]:
-    """The first matching row of the SPEC's RAG table."""
+    """(ragStatus, statusText): the first matching row of the SPEC's RAG table; `back_at` is back_at_text()."""
     if excluded:
         return GREY, "Excluded"
     if ended:
         return GREEN, "Resolved"
-    if not acknowledged:
+    if not summary.is_acknowledged:
         return RED, "Awaiting acknowledgement"
-    if back_at is not None and back_at <= now:
+    estimate = summary.estimate_end_at
+    if estimate is not None and estimate <= now:
         return RED, "Estimate expired"
-    if escalation_open:
+    if summary.escalation_open:
         return RED, "Escalated"
-    if back_at is None:
+    if estimate is None or back_at is None:
         return AMBER, "Awaiting estimate"
-    return GREEN, f"Back at {back_at.astimezone(tz):%H:%M}"
+    return GREEN, back_at

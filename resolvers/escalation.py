@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -15,6 +16,7 @@ from resolvers.changes import Change, publish
 from resolvers.revisions import next_revision
 
 log = logging.getLogger(__name__)
+_TIME_KEYS = ("ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES", "ESCALATE_UNESTIMATED_AFTER_MINUTES")
 
 
 def due_conditions(
@@ -45,41 +47,66 @@ async def escalate_due_issues(*, now: datetime) -> int:
     """Raise every due escalation across all accounts; returns how many were raised.
 
     Safe to run from several places at once: the (issue, escalation_key) unique constraint lets one win.
+    Runs every second, so it reads plain values and loads events only for issues that may be due.
     """
-    issues = await Issue.filter(end_at__isnull=True, excluded_at__isnull=True).only(
+    ongoing = await Issue.filter(end_at__isnull=True, excluded_at__isnull=True).values(
         "id", "account_id", "start_at"
     )
-    if not issues:
+    if not ongoing:
+        return 0
+    configs = await config_values_for({row["account_id"] for row in ongoing})
+    candidates = await _candidates(ongoing, configs, now)
+    if not candidates:
         return 0
     events: dict[int, list[IssueEvent]] = defaultdict(list)
-    for event in await IssueEvent.filter(issue_id__in=[i.id for i in issues]).order_by("created_at", "id"):
+    for event in await IssueEvent.filter(issue_id__in=list(candidates)).order_by("created_at", "id"):
         events[event.issue_id].append(event)
-    configs = await config_values_for({i.account_id for i in issues})
     raised = 0
-    for issue in issues:
-        done = {e.escalation_key for e in events[issue.id] if e.escalation_key}
-        for key in due_conditions(
-            start_at=issue.start_at, events=events[issue.id], config=configs[issue.account_id], now=now
-        ):
-            if key not in done and await _raise(issue, key):
+    for issue_id, row in candidates.items():
+        done = {e.escalation_key for e in events[issue_id] if e.escalation_key}
+        config = configs[row["account_id"]]
+        for key in due_conditions(start_at=row["start_at"], events=events[issue_id], config=config, now=now):
+            if key not in done and await _raise(issue_id, row["account_id"], key):
                 raised += 1
     return raised
 
 
-async def _raise(issue: Issue, key: str) -> bool:
+async def _candidates(
+    ongoing: list[dict[str, Any]], configs: dict[str, dict[str, Any]], now: datetime
+) -> dict[int, dict[str, Any]]:
+    """Issues past a time deadline, or with an estimate that has run out where expiry escalates."""
+    found: dict[int, dict[str, Any]] = {}
+    expiry_watch: dict[int, dict[str, Any]] = {}
+    for row in ongoing:
+        config = configs[row["account_id"]]
+        minutes = [float(config[k]) for k in _TIME_KEYS if float(config[k]) > 0]
+        if minutes and now >= row["start_at"] + timedelta(minutes=min(minutes)):
+            found[row["id"]] = row
+        elif config["ESCALATE_ON_ESTIMATE_EXPIRY"]:
+            expiry_watch[row["id"]] = row
+    if expiry_watch:
+        expired = IssueEvent.filter(
+            issue_id__in=list(expiry_watch), type="estimate", estimate_end_at__lte=now
+        )
+        for issue_id in await expired.values_list("issue_id", flat=True):
+            found[issue_id] = expiry_watch[issue_id]  # type: ignore[index]
+    return found
+
+
+async def _raise(issue_id: int, account_id: str, key: str) -> bool:
     try:
         async with in_transaction():
-            revision = await next_revision(issue.account_id)
+            revision = await next_revision(account_id)
             await IssueEvent.create(
-                account_id=issue.account_id,
-                issue_id=issue.id,
+                account_id=account_id,
+                issue_id=issue_id,
                 type="escalate",
                 escalation_key=key,
                 revision=revision,
             )
-            await Issue.filter(id=issue.id).update(revision=revision)
+            await Issue.filter(id=issue_id).update(revision=revision)
     except IntegrityError:
         return False  # another instance raised it first
-    log.info("escalated issue %s (%s)", issue.id, key)
-    await publish(Change("issue", issue.account_id, issue.id, revision))
+    log.info("escalated issue %s (%s)", issue_id, key)
+    await publish(Change("issue", account_id, issue_id, revision))
     return True

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from models.durations import format_duration
-from models.issue_status import EventFact, derive
+from models.issue_status import EventFact, Summary, back_at_text, rag_status, summarise
 from models.issues import Issue, IssueEvent
 from models.timefmt import epoch_ms, iso_ms
 from resolvers.causes_tree import CauseTree, cause_tree
@@ -30,15 +30,16 @@ def zone(name: str) -> ZoneInfo:
 
 @dataclass(frozen=True, slots=True)
 class IssueSnapshot:
+    """One issue as read: `static` is its view with every field that does not depend on the clock."""
+
     issue: Issue
-    station_code: str
-    station_name: str
-    sku_code: str | None
-    sku_name: str | None
-    timezone: str
-    events: tuple[View, ...]
-    facts: tuple[EventFact, ...]
-    breadcrumb: tuple[dict[str, str | None], ...]
+    static: View
+    summary: Summary
+    back_at: str | None
+    start_ms: int
+    end_ms: int | None
+    # A transport may keep its encoding of `static` here (the snapshot lives as long as the cache entry).
+    memo: dict[str, bytes] = field(default_factory=dict)
 
 
 def issues_query_relations() -> tuple[str, ...]:
@@ -75,38 +76,15 @@ async def snapshots(account_id: str, issues: Sequence[Issue]) -> list[IssueSnaps
 
 
 def _snapshot(issue: Issue, events: list[IssueEvent], tree: CauseTree) -> IssueSnapshot:
-    facts = tuple(
-        EventFact(e.type, e.created_at, e.estimate_end_at, tree.code_of(e.cause_id)) for e in events
-    )
+    facts = [EventFact(e.type, e.created_at, e.estimate_end_at, tree.code_of(e.cause_id)) for e in events]
+    summary = summarise(facts)
     latest_cause = next((e.cause_id for e in reversed(events) if e.type == "cause"), None)
     station, sku = issue.station, issue.sku
-    return IssueSnapshot(
-        issue=issue,
-        station_code=station.code,
-        station_name=station.name,
-        sku_code=sku.code if sku else None,
-        sku_name=sku.name if sku else None,
-        timezone=station.plant.timezone,
-        events=tuple(event_view(e, tree) for e in events),
-        facts=facts,
-        breadcrumb=tuple(tree.breadcrumb(latest_cause)),
-    )
-
-
-def issue_view(snap: IssueSnapshot, now: datetime) -> View:
-    issue = snap.issue
-    derived = derive(
-        events=snap.facts,
-        ended=issue.end_at is not None,
-        excluded=issue.excluded_at is not None,
-        now=now,
-        timezone=zone(snap.timezone),
-    )
-    duration = max(0, epoch_ms(issue.end_at or now) - epoch_ms(issue.start_at))  # type: ignore[operator]
-    return {
+    start_ms, end_ms = epoch_ms(issue.start_at), epoch_ms(issue.end_at)
+    static: View = {
         "id": issue.id,
         "type": issue.type,
-        "stationCode": snap.station_code,
+        "stationCode": station.code,
         "startAt": iso_ms(issue.start_at),
         "endAt": iso_ms(issue.end_at),
         "createdAt": iso_ms(issue.created_at),
@@ -115,23 +93,73 @@ def issue_view(snap: IssueSnapshot, now: datetime) -> View:
         "endNotifiedAt": iso_ms(issue.end_notified_at),
         "accountId": issue.account_id,
         "excludedAt": iso_ms(issue.excluded_at),
-        "events": list(snap.events),
+        "events": [event_view(e, tree) for e in events],
         "isOngoing": issue.end_at is None,
-        "isAcknowledged": derived.is_acknowledged,
-        "isEstimated": derived.is_estimated,
-        "isEscalated": derived.is_escalated,
-        "hasCause": derived.cause_code is not None,
-        "causeCode": derived.cause_code,
-        "estimateEndAt": iso_ms(derived.estimate_end_at),
-        "ragStatus": derived.rag_status,
-        "statusText": derived.status_text,
-        "stationName": snap.station_name,
-        "causeBreadcrumb": list(snap.breadcrumb),
-        "startAtTimestamp": epoch_ms(issue.start_at),
-        "endAtTimestamp": epoch_ms(issue.end_at),
-        "duration": duration,
-        "durationFormatted": format_duration(duration),
-        "skuCode": snap.sku_code,
-        "skuName": snap.sku_name,
+        "isAcknowledged": summary.is_acknowledged,
+        "isEstimated": summary.is_estimated,
+        "isEscalated": summary.is_escalated,
+        "hasCause": summary.cause_code is not None,
+        "causeCode": summary.cause_code,
+        "estimateEndAt": iso_ms(summary.estimate_end_at),
+        "ragStatus": None,  # clock-dependent: filled in by issue_view
+        "statusText": None,
+        "stationName": station.name,
+        "causeBreadcrumb": tree.breadcrumb(latest_cause),
+        "startAtTimestamp": start_ms,
+        "endAtTimestamp": end_ms,
+        "duration": None,
+        "durationFormatted": None,
+        "skuCode": sku.code if sku else None,
+        "skuName": sku.name if sku else None,
         "revision": issue.revision,
     }
+    back_at = back_at_text(summary, zone(station.plant.timezone))
+    return IssueSnapshot(issue, static, summary, back_at, start_ms, end_ms)  # type: ignore[arg-type]
+
+
+CLOCK_FIELDS = ("ragStatus", "statusText", "duration", "durationFormatted")
+
+
+def issue_views(snaps: Sequence[IssueSnapshot], now: datetime) -> list[View]:
+    """The snapshots' views with the fields that depend on `now` (duration, RAG status) filled in."""
+    return list(LiveIssues(snaps, now))
+
+
+class LiveIssues(Sequence[View]):
+    """Views of snapshots at one moment, built on access: a transport that splices a pre-encoded static
+    part with `clock()` (REST) never builds the dicts."""
+
+    def __init__(self, snaps: Sequence[IssueSnapshot], now: datetime) -> None:
+        self.snaps = snaps
+        self.now = now
+        self._now_ms: int = epoch_ms(now)  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return len(self.snaps)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self._view(s) for s in self.snaps[index]]
+        return self._view(self.snaps[index])
+
+    def _view(self, snap: IssueSnapshot) -> View:
+        view = dict(snap.static)
+        view.update(self.clock(snap))
+        return view
+
+    def clock(self, snap: IssueSnapshot) -> View:
+        """The CLOCK_FIELDS of one snapshot, now."""
+        duration = max(0, (snap.end_ms if snap.end_ms is not None else self._now_ms) - snap.start_ms)
+        rag, text = rag_status(
+            snap.summary,
+            ended=snap.end_ms is not None,
+            excluded=snap.issue.excluded_at is not None,
+            now=self.now,
+            back_at=snap.back_at,
+        )
+        return {
+            "ragStatus": rag,
+            "statusText": text,
+            "duration": duration,
+            "durationFormatted": format_duration(duration),
+        }

@@ -20,7 +20,15 @@ from resolvers.actor import Actor
 from resolvers.changes import Change, publish
 from resolvers.errors import conflict, invalid, not_found
 from resolvers.inputs import IssueIn
-from resolvers.issue_views import IssueSnapshot, View, issue_view, issues_query_relations, snapshots, zone
+from resolvers.issue_views import (
+    IssueSnapshot,
+    LiveIssues,
+    View,
+    issue_views,
+    issues_query_relations,
+    snapshots,
+    zone,
+)
 from resolvers.lookups import by_code
 from resolvers.read_cache import cached
 from resolvers.revisions import next_revision
@@ -82,7 +90,8 @@ async def list_issues(
     `before` (startAt, id) continues a listing after its last issue (keyset pagination)."""
     actor.require(Role.READ_ONLY)
     now = now or utc_now()
-    if not 1 <= limit <= MAX_LIMIT:
+    # One more than a full page is allowed: a paging client asks for it to learn whether more follow.
+    if not 1 <= limit <= MAX_LIMIT + 1:
         raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
     query, _ = await _issue_query(
         actor,
@@ -97,7 +106,7 @@ async def list_issues(
     rows = await query.limit(limit).select_related(*issues_query_relations())
     if issue_id is not None and not rows:
         raise not_found("issue", issue_id)
-    return [issue_view(s, now) for s in await snapshots(actor.account_id, rows)]
+    return issue_views(await snapshots(actor.account_id, rows), now)
 
 
 CSV_COLUMNS = (
@@ -144,7 +153,7 @@ async def issue_csv_rows(
         query = query.filter(station__plant_id=plant.id)
     rows = await query.limit(CSV_MAX_ROWS).select_related(*issues_query_relations())
     tz = zone(plant.timezone)
-    return [_csv_row(issue_view(s, now), tz) for s in await snapshots(actor.account_id, rows)]
+    return [_csv_row(v, tz) for v in issue_views(await snapshots(actor.account_id, rows), now)]
 
 
 def _csv_row(view: View, tz: ZoneInfo) -> list[object]:
@@ -198,31 +207,33 @@ async def create_issue(*, actor: Actor, data: IssueIn, now: datetime | None = No
 
 async def _views(account_id: str, ids: list[int], now: datetime) -> list[View]:
     rows = await Issue.filter(account_id=account_id, id__in=ids).select_related(*issues_query_relations())
-    return [issue_view(s, now) for s in await snapshots(account_id, rows)]
+    return issue_views(await snapshots(account_id, rows), now)
 
 
 async def list_ongoing_issues(
     *, actor: Actor, station_codes: Sequence[str], now: datetime | None = None
-) -> list[View]:
+) -> LiveIssues:
     """Open issues of the stations, newest first. Snapshots are cached per account until an issue changes;
     the clock-dependent fields (duration, RAG status) are computed on every call."""
     actor.require(Role.READ_ONLY)
     if not station_codes:
         raise invalid("stationcodes", "at least one station code is required")
     now = now or utc_now()
-    stations = await stations_by_codes(actor.account_id, station_codes)
-    ids = [s.id for s in stations]
+    account = actor.account_id
 
     async def load() -> list[IssueSnapshot]:
+        # Station look-up inside the load: a warm board costs no query at all. An unknown code raises
+        # 404 here, and a failed load is not cached.
+        stations = await stations_by_codes(account, station_codes)
         rows = await (
-            Issue.filter(account_id=actor.account_id, station_id__in=ids, end_at__isnull=True)
+            Issue.filter(account_id=account, station_id__in=[s.id for s in stations], end_at__isnull=True)
             .order_by("-start_at", "-id")
             .select_related(*issues_query_relations())
         )
-        return await snapshots(actor.account_id, rows)
+        return await snapshots(account, rows)
 
-    snaps = await cached(actor.account_id, ("ongoing", tuple(sorted(ids))), ISSUE_DEPENDS, load)
-    return [issue_view(s, now) for s in snaps]
+    snaps = await cached(account, ("ongoing", tuple(sorted(station_codes))), ISSUE_DEPENDS, load)
+    return LiveIssues(snaps, now)
 
 
 async def count_unreported_downtime(

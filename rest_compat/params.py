@@ -6,6 +6,7 @@ import types
 import typing
 from typing import Any
 
+from cachetools import LRUCache
 from pydantic import BaseModel
 from starlette.requests import Request
 
@@ -32,8 +33,20 @@ def multi(values: list[str]) -> list[str]:
     return list(seen)
 
 
+# Dashboards and tablets poll the same URLs: a validated query string is reused (models are frozen).
+_parsed: LRUCache[tuple[type[BaseModel], bytes], BaseModel] = LRUCache(maxsize=2048)
+
+
 def read_query(model: type[BaseModel], request: Request) -> BaseModel:
     """Validate the query string against `model`; unknown parameters are ignored."""
+    key = (model, request.scope.get("query_string", b""))
+    parsed = _parsed.get(key)
+    if parsed is None:
+        parsed = _parsed[key] = _validate(model, request)
+    return parsed
+
+
+def _validate(model: type[BaseModel], request: Request) -> BaseModel:
     params = request.query_params
     data: dict[str, Any] = {}
     for name, info in model.model_fields.items():

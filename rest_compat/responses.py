@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.issue_views import CLOCK_FIELDS, LiveIssues
 from resolvers.read_cache import SharedList
 
 STATUS: dict[ErrorCode, int] = {
@@ -34,7 +36,9 @@ class JSON(Response):
         return orjson.dumps(content)
 
 
-def results(items: list[Any], **extra: Any) -> Response:
+def results(items: Sequence[Any], **extra: Any) -> Response:
+    if isinstance(items, LiveIssues) and not extra:
+        return Response(_encode_live(items), media_type=JSON.media_type)
     if isinstance(items, SharedList) and not extra:
         # A cached list is encoded once per cache fill, not once per request.
         body = items.memo.get("rest")
@@ -42,6 +46,18 @@ def results(items: list[Any], **extra: Any) -> Response:
             body = items.memo["rest"] = orjson.dumps({"isSuccess": True, "results": items})
         return Response(body, media_type=JSON.media_type)
     return JSON({"isSuccess": True, "results": items, **extra})
+
+
+def _encode_live(items: LiveIssues) -> bytes:
+    """Each issue's clock-independent JSON is encoded once per cache fill; only the clock fields per request."""
+    parts = []
+    for snap in items.snaps:
+        head = snap.memo.get("rest")
+        if head is None:
+            static = {k: v for k, v in snap.static.items() if k not in CLOCK_FIELDS}
+            head = snap.memo["rest"] = orjson.dumps(static)[:-1] + b","  # open object, ready for more keys
+        parts.append(head + orjson.dumps(items.clock(snap))[1:])
+    return b'{"isSuccess":true,"results":[' + b",".join(parts) + b"]}"
 
 
 def result(item: Any) -> JSON:

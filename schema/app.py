@@ -16,7 +16,6 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
-from strawberry.extensions.query_depth_limiter import IgnoreContext
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -43,11 +42,6 @@ class Mutation(IssueMutation, CauseMutation):
     pass
 
 
-def _introspection(context: IgnoreContext) -> bool:
-    # GraphiQL and code generators send deep introspection queries; they are exempt from the depth bound.
-    return context.field_name.startswith("__")
-
-
 class AndonSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -64,7 +58,8 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH, should_ignore=_introspection),
+            # Introspection fields (__schema, __type…) are exempt: the limiter skips them by their real name.
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             DomainErrors,

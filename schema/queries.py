@@ -26,9 +26,12 @@ def encode_cursor(view: dict[str, Any]) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
-        ms, issue_id = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        return datetime.fromtimestamp(int(ms) / 1000, UTC), int(issue_id)
-    except (ValueError, UnicodeDecodeError):
+        ms_text, id_text = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        ms, issue_id = int(ms_text), int(id_text)
+        if not (0 <= ms < 253_402_300_800_000 and 0 < issue_id < 2**31):  # year 9999, 32-bit ids
+            raise ValueError("out of range")
+        return datetime.fromtimestamp(ms / 1000, UTC), issue_id
+    except (ValueError, UnicodeDecodeError, OverflowError, OSError):
         raise invalid("after", "not a cursor this API gave out") from None
 
 
@@ -111,7 +114,7 @@ class IssueQuery:
             range_code=range_code,
             plant_code=plant_code,
             # One more than asked tells whether there is a next page.
-            limit=first + 1 if first < issues.MAX_LIMIT else first,
+            limit=first + 1,
             before=decode_cursor(after) if after else None,
         )
         page = views[:first]

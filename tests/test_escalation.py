@@ -336,7 +336,7 @@ def test_concurrent_raises_of_one_condition_store_one_event(client: TestClient, 
     async def race() -> list[object]:
         issue = await Issue.get(id=issue_id)
         outcomes = await asyncio.gather(
-            *(_raise(issue, "unacknowledged") for _ in range(6)), return_exceptions=True
+            *(_raise(issue.id, issue.account_id, "unacknowledged") for _ in range(6)), return_exceptions=True
         )
         return list(outcomes)
 

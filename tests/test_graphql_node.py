@@ -1,0 +1,169 @@
+"""A real GraphQL client outside Python (Node's graphql-request) against a running `andon serve` (SPEC 11).
+
+tests/node/client.mjs queries `me` and `issue(id:)`, acknowledges the issue, then tries a second time;
+this test sets up the account over REST, runs the script and checks its output and the REST view.
+The npm packages are installed from the committed package-lock.json when node_modules is missing.
+Without `node` or `npm` the test is skipped locally and fails under CI=true (as tests/services.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.gateway_process import Gateway, running_gateway, subprocess_database
+from tests.services import IN_CI
+
+NODE_DIR = Path(__file__).with_name("node")
+CLIENT_SCRIPT = NODE_DIR / "client.mjs"
+# Present once `npm ci` has installed package-lock.json.
+INSTALLED_MARKERS = ("graphql-request/package.json", "graphql/package.json")
+NPM_CI_SECONDS = 300.0
+CLIENT_SECONDS = 60.0
+SYSTEM_KEY = "node-client-system-key-" + uuid.uuid4().hex
+NO_AUTO_ESCALATION = {
+    "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
+    "ESCALATE_UNESTIMATED_AFTER_MINUTES": 0,
+    "ESCALATE_ON_ESTIMATE_EXPIRY": False,
+}
+
+
+def _tool(name: str) -> str:
+    """The path of `name` on PATH; missing → failure under CI=true, skip locally."""
+    path = shutil.which(name)
+    if path:
+        return path
+    message = f"`{name}` is not on PATH: the Node GraphQL client test needs Node.js 20+ and npm"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _installed() -> bool:
+    return all((NODE_DIR / "node_modules" / marker).is_file() for marker in INSTALLED_MARKERS)
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    """`node`, with tests/node's packages installed (`npm ci`, bounded) if they are not yet."""
+    node = _tool("node")
+    npm = _tool("npm")
+    version = subprocess.run(
+        [node, "--version"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout.strip()
+    assert int(version.lstrip("v").split(".")[0]) >= 20, f"Node.js 20+ is needed, found {version}"
+    if not _installed():
+        try:
+            result = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+                cwd=NODE_DIR,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=NPM_CI_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"`npm ci` in {NODE_DIR} did not finish within {NPM_CI_SECONDS} s")
+        assert result.returncode == 0, (
+            f"`npm ci` in {NODE_DIR} failed: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+        assert _installed(), f"`npm ci` did not install {INSTALLED_MARKERS} in {NODE_DIR}/node_modules"
+    return node
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    cwd = tmp_path_factory.mktemp("node-gateway")
+    with (
+        subprocess_database(cwd) as url,
+        running_gateway({"ANDON_DATABASE_URL": url, "ANDON_SYSTEM_API_KEY": SYSTEM_KEY}, cwd) as gateway,
+    ):
+        yield gateway
+
+
+def _result(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["isSuccess"] is True, body
+    return body.get("result", body.get("results"))
+
+
+def _minutes_ago(minutes: float) -> str:
+    moment = datetime.now(UTC) - timedelta(minutes=minutes)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def test_node_graphql_request_client_queries_and_acknowledges(node: str, gateway: Gateway) -> None:
+    with gateway.client() as http:
+        account = _result(
+            http.post(
+                "/api/admin/newaccount",
+                json={"domain": f"node-{uuid.uuid4().hex[:8]}.example.com", "plantName": "Node Plant"},
+                headers={"X-API-KEY": SYSTEM_KEY},
+            )
+        )
+        admin = {"X-API-KEY": account["apiKey"]}
+        _result(http.post("/api/admin/config", json={"config": NO_AUTO_ESCALATION}, headers=admin))
+        _result(
+            http.post(
+                "/api/station",
+                json={"code": "N1", "name": "Node station", "plantCode": account["plantCode"]},
+                headers=admin,
+            )
+        )
+        [issue] = _result(
+            http.post(
+                "/api/issue",
+                json={"type": "stop", "stationCode": "N1", "startAt": _minutes_ago(3)},
+                headers=admin,
+            )
+        )
+        assert issue["isAcknowledged"] is False
+
+        try:
+            run = subprocess.run(
+                [node, str(CLIENT_SCRIPT), gateway.base_url, account["apiKey"], str(issue["id"])],
+                cwd=NODE_DIR,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=CLIENT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"node client.mjs did not finish within {CLIENT_SECONDS} s\n{gateway.output()}")
+        assert run.returncode == 0, (
+            f"node client.mjs exited {run.returncode}\n{run.stdout}\n{run.stderr}\n{gateway.output()}"
+        )
+        out = json.loads(run.stdout)
+
+        assert out["me"] == {"accountId": account["accountId"], "role": "admin"}
+        assert out["issue"] == {
+            "id": issue["id"],
+            "stationCode": "N1",
+            "isOngoing": True,
+            "isAcknowledged": False,
+        }
+        acknowledged = out["acknowledgeIssue"]
+        assert (acknowledged["id"], acknowledged["isAcknowledged"]) == (issue["id"], True)
+        assert acknowledged["statusText"] == "Awaiting estimate"
+        assert acknowledged["events"] == [{"type": "acknowledge", "operatorInitials": "ND"}]
+        second = out["secondAcknowledge"]
+        assert second["status"] == 200, second
+        assert second["error"]["code"] == "conflict", second
+        assert "internal" not in second["error"]["message"].lower(), second
+        assert second["data"] is None, second
+
+        [seen] = _result(http.get("/api/issue", params={"id": issue["id"]}, headers=admin))
+        assert seen["isAcknowledged"] is True
+        assert [(e["type"], e["operatorInitials"]) for e in seen["events"]] == [("acknowledge", "ND")]
