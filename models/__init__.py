@@ -4,5 +4,11 @@ from __future__ import annotations
 
 # The Tortoise app: every module holding tables, and where its migrations live.
 APP_LABEL = "andon"
-MODEL_MODULES = ["models.tenancy", "models.identity", "models.settings_store", "models.issues"]
+MODEL_MODULES = [
+    "models.tenancy",
+    "models.identity",
+    "models.settings_store",
+    "models.issues",
+    "models.notifications",
+]
 MIGRATIONS_MODULE = "models.migrations"

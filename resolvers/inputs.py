@@ -178,3 +178,18 @@ class CauseIn(Body):
     code: CauseCode
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     parentCauseCode: CauseCode | None = None
+
+
+PreferenceKind = Literal["none", "issue", "escalation", "daily-summary"]
+
+
+class PreferenceIn(Body):
+    stationGroupCode: Code
+    preference: Annotated[list[PreferenceKind], Field(min_length=1, max_length=4)]
+
+    @field_validator("preference")
+    @classmethod
+    def _none_alone(cls, value: list[str]) -> list[str]:
+        if "none" in value and len(set(value)) > 1:
+            raise ValueError("'none' cannot be combined with other kinds")
+        return list(dict.fromkeys(value))  # duplicates dropped, order kept

@@ -24,6 +24,7 @@ from resolvers.errors import DomainError
 from schema.context import Context
 from schema.errors import DomainErrors
 from schema.mutations import CauseMutation, IssueMutation
+from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
 from schema.scalars import SCALARS
 
@@ -33,12 +34,12 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type
-class Query(TenancyQuery, IssueQuery):
+class Query(TenancyQuery, IssueQuery, PreferenceQuery):
     pass
 
 
 @strawberry.type
-class Mutation(IssueMutation, CauseMutation):
+class Mutation(IssueMutation, CauseMutation, PreferenceMutation):
     pass
 
 
