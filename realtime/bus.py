@@ -19,6 +19,7 @@ Consumer = Callable[[Change], Awaitable[None]]
 class Bus(Protocol):
     async def publish(self, change: Change) -> None: ...
     def subscribe(self, consumer: Consumer) -> None: ...
+    def unsubscribe(self, consumer: Consumer) -> None: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -40,6 +41,9 @@ class LocalBus:
 
     def subscribe(self, consumer: Consumer) -> None:
         self._consumers.append(consumer)
+
+    def unsubscribe(self, consumer: Consumer) -> None:
+        self._consumers.remove(consumer)
 
     async def publish(self, change: Change) -> None:
         await self.deliver(change)

@@ -40,6 +40,9 @@ class RedisBus:
     def subscribe(self, consumer: Consumer) -> None:
         self._local.subscribe(consumer)
 
+    def unsubscribe(self, consumer: Consumer) -> None:
+        self._local.unsubscribe(consumer)
+
     async def publish(self, change: Change) -> None:
         await self._local.deliver(change)
         payload = orjson.dumps({"origin": self._origin, "change": change.to_wire()})

@@ -113,12 +113,18 @@ def _wrap(ep: Endpoint, value: Any) -> Response:
     return value
 
 
+# Paths that tablets, screens and dashboards poll: Starlette tries routes in order, so these go first.
+POLLED_FIRST = ("/api/issue/ongoing", "/api/station", "/api/issue", "/api/health")
+
+
 def api_routes() -> list[Route]:
     """One Starlette route per path (fewer patterns to try per request), dispatching on the method."""
     by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
     for ep in ENDPOINTS:
         by_path.setdefault(ep.path, {})[ep.method] = asgi_handler(ep)
-    return [Route(path, _dispatch(handlers), methods=list(handlers)) for path, handlers in by_path.items()]
+    # Each path is matched by its own pattern and method set, so the order changes speed, not meaning.
+    order = sorted(by_path, key=lambda p: POLLED_FIRST.index(p) if p in POLLED_FIRST else len(POLLED_FIRST))
+    return [Route(path, _dispatch(by_path[path]), methods=list(by_path[path])) for path in order]
 
 
 def _dispatch(
