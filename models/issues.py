@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tortoise import fields
+from tortoise.models import Model
 
 from models.base import Stamped
 from models.identity import User
@@ -108,3 +109,24 @@ class IssueWatcher(Stamped):
     class Meta:
         table = "issue_watcher"
         unique_together = (("issue", "user"),)
+
+
+class IssueChange(Model):
+    """One row per issue change (create, event, end), in revision order: what a resuming subscriber replays."""
+
+    id = fields.BigIntField(primary_key=True)
+    account: fields.ForeignKeyRelation[Account] = fields.ForeignKeyField(
+        "andon.Account", related_name="issue_changes", on_delete=fields.CASCADE
+    )
+    account_id: str
+    revision = fields.BigIntField()
+    issue: fields.ForeignKeyRelation[Issue] = fields.ForeignKeyField(
+        "andon.Issue", related_name="changes", on_delete=fields.CASCADE
+    )
+    issue_id: int
+    kind = fields.CharField(max_length=16)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "issue_change"
+        unique_together = (("account", "revision"),)

@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from models.issues import Issue, IssueEvent
 from resolvers.account_config import config_values_for
 from resolvers.changes import Change, publish
-from resolvers.revisions import next_revision
+from resolvers.revisions import next_revision, record_change
 
 log = logging.getLogger(__name__)
 _TIME_KEYS = ("ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES", "ESCALATE_UNESTIMATED_AFTER_MINUTES")
@@ -105,6 +105,7 @@ async def _raise(issue_id: int, account_id: str, key: str) -> bool:
                 revision=revision,
             )
             await Issue.filter(id=issue_id).update(revision=revision)
+            await record_change(account_id=account_id, revision=revision, issue_id=issue_id, kind="escalate")
     except IntegrityError:
         return False  # another instance raised it first
     log.info("escalated issue %s (%s)", issue_id, key)

@@ -15,7 +15,7 @@ from resolvers.causes_tree import cause_tree
 from resolvers.changes import Change, publish
 from resolvers.errors import conflict, invalid, not_found
 from resolvers.inputs import IssueEventIn
-from resolvers.revisions import next_revision
+from resolvers.revisions import next_revision, record_change
 
 
 def _check_fields(data: IssueEventIn) -> None:
@@ -56,6 +56,7 @@ async def add_issue_event(
             revision=revision,
             estimate_end_at=now + timedelta(minutes=data.estimatedTime) if data.type == "estimate" else None,  # type: ignore[arg-type]
         )
+        await record_change(account_id=actor.account_id, revision=revision, issue_id=issue.id, kind=data.type)
         issue.revision = revision
         await issue.save(update_fields=["revision", "excluded_at", "updated_at"])
     await publish(Change("issue", actor.account_id, issue.id, revision))

@@ -31,7 +31,7 @@ from resolvers.issue_views import (
 )
 from resolvers.lookups import by_code
 from resolvers.read_cache import cached
-from resolvers.revisions import next_revision
+from resolvers.revisions import next_revision, record_change
 from resolvers.scope import plant_for, stations_by_codes, time_range
 
 MAX_LIMIT = 1000
@@ -201,6 +201,7 @@ async def create_issue(*, actor: Actor, data: IssueIn, now: datetime | None = No
             end_at=data.endAt,
             revision=revision,
         )
+        await record_change(account_id=actor.account_id, revision=revision, issue_id=issue.id, kind="created")
     await publish(Change("issue", actor.account_id, issue.id, revision))
     return (await _views(actor.account_id, [issue.id], now))[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.expressions import F
 
+from models.issues import IssueChange
 from models.tenancy import Account
 
 
@@ -14,3 +15,8 @@ async def next_revision(account_id: str) -> int:
     # The row exists: the caller is authenticated into this account.
     [value] = await Account.filter(id=account_id).values_list("revision", flat=True)
     return int(value)  # type: ignore[call-overload]  # flat values_list yields the column values
+
+
+async def record_change(*, account_id: str, revision: int, issue_id: int, kind: str) -> None:
+    """Log the change in its transaction, so a subscriber resuming after any revision can replay it."""
+    await IssueChange.create(account_id=account_id, revision=revision, issue_id=issue_id, kind=kind)
