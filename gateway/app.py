@@ -20,7 +20,9 @@ from gateway.database import tortoise_config
 from gateway.gc_tuning import tune_gc
 from gateway.settings import Settings
 from realtime.bus import Bus, LocalBus
+from realtime.hub import ChangeHub
 from realtime.redis_bus import RedisBus
+from realtime.sockets import LiveSockets
 from realtime.timers import escalation_ticker
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
@@ -68,8 +70,13 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 cache_trusted=lambda: bus.reliable,
             )
             read_cache = ReadCache(ttl_seconds=settings.read_cache_seconds, trusted=lambda: bus.reliable)
+            hub = ChangeHub()
+            sockets = LiveSockets(authenticator)
             bus.subscribe(authenticator.on_change)
             bus.subscribe(read_cache.on_change)
+            bus.subscribe(hub.on_change)
+            bus.subscribe(sockets.on_change)  # after the authenticator: its cache is already cleared
+            bus.on_reconnect(hub.resync)
             await bus.start()
             install_publisher(bus)
             install_read_cache(read_cache)
@@ -78,6 +85,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             tune_gc()
             app.state.bus = bus
             app.state.authenticator = authenticator
+            app.state.hub = hub
+            app.state.sockets = sockets
             app.state.probes = _probes(settings, bus)
             try:
                 yield

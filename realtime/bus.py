@@ -20,6 +20,10 @@ class Bus(Protocol):
     async def publish(self, change: Change) -> None: ...
     def subscribe(self, consumer: Consumer) -> None: ...
     def unsubscribe(self, consumer: Consumer) -> None: ...
+    def on_reconnect(self, hook: Callable[[], None]) -> None:
+        """`hook` runs whenever delivery resumes after a gap (changes may have been missed)."""
+        ...
+
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 
@@ -44,6 +48,9 @@ class LocalBus:
 
     def unsubscribe(self, consumer: Consumer) -> None:
         self._consumers.remove(consumer)
+
+    def on_reconnect(self, hook: Callable[[], None]) -> None:
+        return None  # in-process delivery has no gaps
 
     async def publish(self, change: Change) -> None:
         await self.deliver(change)

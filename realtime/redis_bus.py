@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 
 import orjson
 import redis.asyncio as aioredis
@@ -36,12 +37,17 @@ class RedisBus:
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
         self._error: str | None = "connecting"
+        self._reconnect_hooks: list[Callable[[], None]] = []
+        self._was_connected = False
 
     def subscribe(self, consumer: Consumer) -> None:
         self._local.subscribe(consumer)
 
     def unsubscribe(self, consumer: Consumer) -> None:
         self._local.unsubscribe(consumer)
+
+    def on_reconnect(self, hook: Callable[[], None]) -> None:
+        self._reconnect_hooks.append(hook)
 
     async def publish(self, change: Change) -> None:
         await self._local.deliver(change)
@@ -102,6 +108,10 @@ class RedisBus:
             self._subscribed.set()
             self._error = None
             log.info("redis bus subscribed to %s", CHANNEL)
+            if self._was_connected:
+                for hook in self._reconnect_hooks:
+                    hook()
+            self._was_connected = True
             while True:
                 message = await pubsub.get_message(timeout=30.0)
                 if message is not None:

@@ -100,6 +100,12 @@ class Authenticator:
             raise unauthorized("invalid credential")
         return actor
 
+    async def resolve(self, *, api_key: str | None, access_code: str | None) -> Actor | None:
+        """The actor a credential stands for now, without counting a failure (re-checks of open sockets)."""
+        if not api_key and not access_code:
+            return None
+        return await self._resolve(api_key, access_code, allow_system=False)
+
     async def _resolve(
         self, api_key: str | None, access_code: str | None, allow_system: bool
     ) -> Actor | None:

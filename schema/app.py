@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -18,6 +19,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.authentication import Authenticator
 from resolvers.errors import DomainError
@@ -27,6 +29,7 @@ from schema.mutations import CauseMutation, IssueMutation
 from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
 from schema.scalars import SCALARS
+from schema.subscriptions import Subscription
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -43,6 +46,9 @@ class Mutation(IssueMutation, CauseMutation, PreferenceMutation):
     pass
 
 
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+
+
 class AndonSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -55,6 +61,7 @@ def build_schema() -> strawberry.Schema:
     return AndonSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
             lambda: ParserCache(maxsize=256),
@@ -80,14 +87,50 @@ class GatewayGraphQL(GraphQL[Context, None]):
     """Authenticates the HTTP request (or the websocket upgrade) once and builds a fresh context."""
 
     def __init__(self, schema: strawberry.Schema, **options: Any) -> None:
-        super().__init__(schema, graphql_ide="graphiql", **options)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            keep_alive=True,  # server pings keep idle sockets (and the proxies between) alive
+            keep_alive_interval=20,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            **options,
+        )
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        authenticator: Authenticator = request.app.state.authenticator
         key, code = _credentials(request.headers)
+        if isinstance(request, WebSocket):
+            # A websocket may also authenticate in connection_init (on_ws_connect): no failure yet.
+            context = Context(
+                actor=None, websocket=request, hub=request.app.state.hub, credential=(key, code)
+            )
+            if key or code:
+                await self._authenticate(context, request)
+            return context
+        context = Context(actor=None)
+        await self._authenticate(context, request)
+        return context
+
+    async def _authenticate(self, context: Context, request: Request | WebSocket) -> None:
+        authenticator: Authenticator = request.app.state.authenticator
+        key, code = context.credential if isinstance(request, WebSocket) else _credentials(request.headers)
         address = request.client.host if request.client else "unknown"
         try:
-            actor = await authenticator.authenticate(api_key=key, access_code=code, address=address)
+            context.actor = await authenticator.authenticate(api_key=key, access_code=code, address=address)
+            context.credential = (key, code)
         except DomainError as exc:
-            return Context(actor=None, auth_error=exc)
-        return Context(actor=actor)
+            context.actor, context.auth_error = None, exc
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """`apiKey` or `accessCode` in the connection_init payload, else the upgrade headers; else 4403."""
+        params = context.connection_params or {}
+        key, code = params.get("apiKey"), params.get("accessCode")
+        if isinstance(key, str) or isinstance(code, str):
+            context.credential = (
+                key if isinstance(key, str) else None,
+                code if isinstance(code, str) else None,
+            )
+            await self._authenticate(context, context.websocket)
+        if context.actor is None:
+            raise ConnectionRejectionError()
+        context.websocket.app.state.sockets.add(context)
+        return UNSET

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,14 +11,23 @@ from strawberry.dataloader import DataLoader
 from resolvers.actor import Actor
 from resolvers.errors import DomainError, unauthorized
 
+# Close code for a subscriber too slow to keep up (RFC 6455 "try again later").
+SLOW_CONSUMER = 1013
 
-@dataclass
+
+@dataclass(eq=False)
 class Context:
-    """Built once per HTTP request (and once per websocket operation), never shared between requests."""
+    """One per HTTP request, or one per websocket connection (its loaders are renewed per event)."""
 
     actor: Actor | None
     auth_error: DomainError | None = None
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
+    # Websocket connections only: the socket, its connection_init payload, the live-change hub, and
+    # the credential it authenticated with (re-checked when credentials change).
+    websocket: Any = None
+    connection_params: dict[str, Any] | None = None
+    hub: Any = None
+    credential: tuple[str | None, str | None] = (None, None)
 
     def caller(self) -> Actor:
         """The authenticated actor, or the error that says why there is none (no data without it)."""
@@ -30,3 +40,17 @@ class Context:
         if name not in self.loaders:
             self.loaders[name] = make()
         return self.loaders[name]
+
+    def fresh_loaders(self) -> None:
+        """A subscription event is a new request: nothing loaded for an earlier event is reused."""
+        self.loaders = {}
+
+    def listen(self) -> Any:
+        """A listener on the caller's account; a subscriber that falls behind has its socket closed."""
+        return self.hub.listen(self.caller().account_id, on_overflow=self.close_slow)
+
+    def close_slow(self) -> None:
+        if self.websocket is not None:
+            asyncio.get_running_loop().create_task(
+                self.websocket.close(code=SLOW_CONSUMER, reason="too slow")
+            )

@@ -1,0 +1,110 @@
+"""Subscriptions (graphql-transport-ws): issue changes, resumable by revision; the ongoing board; station status."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import issue_feed, issues
+from schema import types
+from schema.context import Context
+from schema.scalars import Long
+
+
+@strawberry.type
+class StationStatus:
+    stationCode: str
+    status: str
+    at: str
+
+
+def _context(info: Info) -> Context:
+    return info.context  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Every create, event and end of matching issues, each with its revision. With `since`, "
+        "first every change after that revision, then live ones: a client that reconnects misses nothing."
+    )
+    async def issue_changed(
+        self,
+        info: Info,
+        station_codes: list[str] | None = None,
+        plant_code: str | None = None,
+        since: Long | None = None,
+    ) -> AsyncGenerator[types.Issue, None]:
+        ctx = _context(info)
+        actor = ctx.caller()
+        station_ids, plant_id = await issue_feed.feed_scope(
+            actor=actor, station_codes=station_codes or (), plant_code=plant_code
+        )
+        # Listen before reading, so nothing committed between the read and the first wait is lost.
+        listener = ctx.listen()
+        try:
+            last = int(since) if since is not None else await issue_feed.current_revision(actor=actor)
+            while True:
+                for view in await issue_feed.issue_changes_since(
+                    actor=ctx.caller(), since=last, station_ids=station_ids, plant_id=plant_id
+                ):
+                    last = view["revision"]
+                    ctx.fresh_loaders()
+                    yield types.Issue.from_view(view)
+                await _next_issue_change(listener, last)
+        finally:
+            listener.close()
+
+    @strawberry.subscription(
+        description="The full list of ongoing issues on subscribe and after every change."
+    )
+    async def ongoing_issues(
+        self, info: Info, station_codes: list[str], plant_code: str | None = None
+    ) -> AsyncGenerator[list[types.Issue], None]:
+        ctx = _context(info)
+        listener = ctx.listen()
+        try:
+            sent: tuple[tuple[int, int], ...] | None = None
+            while True:
+                views = await issues.list_ongoing_issues(actor=ctx.caller(), station_codes=station_codes)
+                state = tuple((v["id"], v["revision"]) for v in views)
+                if state != sent:
+                    sent = state
+                    ctx.fresh_loaders()
+                    yield [types.Issue.from_view(v) for v in views]
+                await _next_issue_change(listener, None)
+        finally:
+            listener.close()
+
+    @strawberry.subscription(
+        description="Live station status (running, stopped, idle, offline) as it changes."
+    )
+    async def station_status_changed(
+        self, info: Info, plant_code: str | None = None, station_codes: list[str] | None = None
+    ) -> AsyncGenerator[StationStatus, None]:
+        # Status changes are published by signal ingestion, which is not part of this version yet: the
+        # subscription is accepted (clients can be written against it) and sends nothing until then.
+        ctx = _context(info)
+        ctx.caller()
+        listener = ctx.listen()
+        try:
+            while True:
+                await listener.next()
+        finally:
+            listener.close()
+        yield StationStatus(stationCode="", status="", at="")  # unreachable: marks an async generator
+
+
+async def _next_issue_change(listener: object, last: int | None) -> None:
+    """Wait for an issue change newer than `last` (or a resync after a bus gap)."""
+    from realtime.hub import RESYNC, Listener
+
+    assert isinstance(listener, Listener)
+    while True:
+        change = await listener.next()
+        if change is RESYNC:
+            return
+        if change.kind == "issue" and (last is None or change.revision is None or change.revision > last):
+            return
