@@ -9,7 +9,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from resolvers.actor import Actor
-from resolvers.errors import DomainError, unauthorized
+from resolvers.errors import DomainError, invalid, unauthorized
 
 # Close code for a subscriber too slow to keep up (RFC 6455 "try again later").
 SLOW_CONSUMER = 1013
@@ -47,6 +47,8 @@ class Context:
 
     def listen(self) -> Any:
         """A listener on the caller's account; a subscriber that falls behind has its socket closed."""
+        if self.hub is None:
+            raise invalid(None, "subscriptions run over a websocket at /graphql (graphql-transport-ws)")
         return self.hub.listen(self.caller().account_id, on_overflow=self.close_slow)
 
     def close_slow(self) -> None:
