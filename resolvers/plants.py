@@ -9,6 +9,7 @@ from resolvers.changes import Change, publish
 from resolvers.errors import conflict
 from resolvers.inputs import PlantIn, StationGroupIn
 from resolvers.lookups import by_code
+from resolvers.read_cache import cached
 from resolvers.upsert import columns, upsert_by_code
 from resolvers.views import View, plant_view, station_group_view
 
@@ -34,12 +35,18 @@ async def upsert_plant(*, actor: Actor, data: PlantIn) -> View:
 
 async def list_station_groups(*, actor: Actor, plant_code: str | None = None) -> list[View]:
     actor.require(Role.READ_ONLY)
-    query = StationGroup.filter(account_id=actor.account_id)
-    if plant_code is not None:
-        plant = await by_code(Plant, "plant", account_id=actor.account_id, code=plant_code)
-        query = query.filter(plant_id=plant.id)
-    rows = await query.order_by("code").select_related("plant")
-    return [station_group_view(g, g.plant.code) for g in rows]
+    account = actor.account_id
+    plant_id = (await by_code(Plant, "plant", account_id=account, code=plant_code)).id if plant_code else None
+
+    async def load() -> list[View]:
+        query = StationGroup.filter(account_id=account)
+        if plant_id is not None:
+            query = query.filter(plant_id=plant_id)
+        rows = await query.order_by("code").select_related("plant")
+        return [station_group_view(g, g.plant.code) for g in rows]
+
+    # A group's view shows its plant's code, so it depends on plants too.
+    return await cached(account, ("station_groups", plant_id), frozenset({"station_group", "plant"}), load)  # type: ignore[no-any-return]
 
 
 async def upsert_station_group(*, actor: Actor, data: StationGroupIn) -> View:

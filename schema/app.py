@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -47,6 +48,13 @@ class Mutation(IssueMutation, CauseMutation, PreferenceMutation):
 
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+# The limits' validation rules are built once: the validation cache is keyed by the rule classes, so
+# rules created per request would make every request a cache miss. Introspection fields (__schema,
+# __type…) are exempt from the depth bound: the limiter skips them by their real name.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
 
 
 class AndonSchema(strawberry.Schema):
@@ -66,9 +74,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            # Introspection fields (__schema, __type…) are exempt: the limiter skips them by their real name.
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             DomainErrors,
         ],
