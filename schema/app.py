@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -29,6 +30,7 @@ from schema.errors import DomainErrors
 from schema.mutations import CauseMutation, IssueMutation
 from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
+from schema.response_cache import cached_answer
 from schema.scalars import SCALARS
 from schema.subscriptions import Subscription
 
@@ -101,6 +103,25 @@ class GatewayGraphQL(GraphQL[Context, None]):
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
             **options,
         )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """HTTP POST answers of read-only queries are served from the response cache when they can be."""
+        if not isinstance(request, Request) or request.method != "POST":
+            return await super().run(request, context, root_value)
+        body = await request.body()  # Starlette keeps it: Strawberry reads the same bytes again
+        context = Context(actor=None)
+        await self._authenticate(context, request)
+        if context.actor is None:
+            return await super().run(request, context, root_value)
+
+        async def execute() -> tuple[object, bool]:
+            response = await super(GatewayGraphQL, self).run(request, context, root_value)
+            ok = response.status_code == 200 and b'"errors"' not in response.body
+            return (response.status_code, bytes(response.body), response.media_type), ok and context.cacheable
+
+        answer: tuple[int, bytes, str | None] = await cached_answer(context.actor, body, execute)  # type: ignore[assignment]
+        status, content, media_type = answer
+        return Response(content, status_code=status, media_type=media_type)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         key, code = _credentials(request.headers)

@@ -28,6 +28,9 @@ class Context:
     connection_params: dict[str, Any] | None = None
     hub: Any = None
     credential: tuple[str | None, str | None] = (None, None)
+    # False once a field read something that changes with the clock (issue durations, "today"), or
+    # that no bus change invalidates: the answer must then not be kept by the response cache.
+    cacheable: bool = True
 
     def caller(self) -> Actor:
         """The authenticated actor, or the error that says why there is none (no data without it)."""

@@ -73,6 +73,7 @@ async def cause_by_code(info: Info, code: str) -> types.Cause | None:
 
 
 async def ongoing_by_station(info: Info, code: str) -> list[types.Issue]:
+    _ctx(info).cacheable = False  # issue durations change with the clock
     return await _keyed("ongoing", info, _ongoing).load(code) or []  # type: ignore[no-any-return]
 
 

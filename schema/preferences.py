@@ -10,7 +10,7 @@ from strawberry.types import Info
 from resolvers import preferences as resolvers_preferences
 from resolvers.inputs import PreferenceIn
 from resolvers.validation import parse
-from schema.queries import _actor
+from schema.queries import _actor, _live
 
 
 @strawberry.type
@@ -38,7 +38,7 @@ class PreferenceQuery:
     async def notification_preferences(self, info: Info) -> list[NotificationPreference]:
         return [
             NotificationPreference.from_view(v)
-            for v in await resolvers_preferences.list_preferences(actor=_actor(info))
+            for v in await resolvers_preferences.list_preferences(actor=_live(info))
         ]
 
 

@@ -20,6 +20,13 @@ def _actor(info: Info) -> Any:
     return context.caller()
 
 
+def _live(info: Info) -> Any:
+    """The caller, for a field whose answer depends on the clock: such an answer is never cached."""
+    context: Context = info.context
+    context.cacheable = False
+    return context.caller()
+
+
 def encode_cursor(view: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(f"{view['startAtTimestamp']}:{view['id']}".encode()).decode()
 
@@ -109,7 +116,7 @@ class IssueQuery:
         if not 1 <= first <= issues.MAX_LIMIT:
             raise invalid("first", f"must be between 1 and {issues.MAX_LIMIT}")
         views = await issues.list_issues(
-            actor=_actor(info),
+            actor=_live(info),
             station_codes=station_codes or (),
             range_code=range_code,
             plant_code=plant_code,
@@ -126,12 +133,12 @@ class IssueQuery:
 
     @strawberry.field
     async def issue(self, info: Info, id: int) -> types.Issue | None:
-        [view] = await issues.list_issues(actor=_actor(info), issue_id=id)
+        [view] = await issues.list_issues(actor=_live(info), issue_id=id)
         return types.Issue.from_view(view)
 
     @strawberry.field
     async def ongoing_issues(self, info: Info, station_codes: list[str]) -> list[types.Issue]:
-        views = await issues.list_ongoing_issues(actor=_actor(info), station_codes=station_codes)
+        views = await issues.list_ongoing_issues(actor=_live(info), station_codes=station_codes)
         return [types.Issue.from_view(v) for v in views]
 
     @strawberry.field
@@ -139,12 +146,12 @@ class IssueQuery:
         self, info: Info, station_codes: list[str], range_code: str
     ) -> list[types.UnreportedCount]:
         rows = await issues.count_unreported_downtime(
-            actor=_actor(info), station_codes=station_codes, range_code=range_code
+            actor=_live(info), station_codes=station_codes, range_code=range_code
         )
         return [types.UnreportedCount(stationCode=str(r["stationCode"]), count=int(r["count"])) for r in rows]  # type: ignore[call-overload]
 
     @strawberry.field
     async def causes(self, info: Info, codes: list[str] | None = None) -> list[types.Cause]:
         return [
-            types.Cause.from_view(v) for v in await causes.list_causes(actor=_actor(info), codes=codes or ())
+            types.Cause.from_view(v) for v in await causes.list_causes(actor=_live(info), codes=codes or ())
         ]
