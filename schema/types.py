@@ -13,13 +13,21 @@ from schema.scalars import Long
 JSON = strawberry.scalars.JSON
 
 
-def _from_view(cls: type[Any], view: dict[str, Any], skip: frozenset[str] = frozenset()) -> Any:
+def _from_view(cls: type[Any], view: dict[str, Any]) -> Any:
     # Every key of the view must be a field: a field added to a view and not here fails loudly.
-    return cls(**{k: v for k, v in view.items() if k not in skip})
+    return cls(**view)
+
+
+class FromView:
+    """A type built from the resolvers' wire view of the same entity."""
+
+    @classmethod
+    def from_view(cls, view: dict[str, Any]) -> Self:
+        return _from_view(cls, view)  # type: ignore[no-any-return]
 
 
 @strawberry.type
-class Plant:
+class Plant(FromView):
     code: str
     name: str
     timezone: str
@@ -27,10 +35,6 @@ class Plant:
     accountId: str
     createdAt: str
     updatedAt: str
-
-    @classmethod
-    def from_view(cls, view: dict[str, Any]) -> Self:
-        return _from_view(cls, view)  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -57,7 +61,7 @@ class StationGroup:
 
 
 @strawberry.type
-class Sku:
+class Sku(FromView):
     code: str
     name: str
     cycleTime: float | None
@@ -66,10 +70,6 @@ class Sku:
     accountId: str
     createdAt: str
     updatedAt: str
-
-    @classmethod
-    def from_view(cls, view: dict[str, Any]) -> Self:
-        return _from_view(cls, view)  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -80,17 +80,13 @@ class CauseCrumb:
 
 
 @strawberry.type
-class Cause:
+class Cause(FromView):
     code: str
     description: str
     parentCauseCode: str | None
     accountId: str
     createdAt: str
     updatedAt: str
-
-    @classmethod
-    def from_view(cls, view: dict[str, Any]) -> Self:
-        return _from_view(cls, view)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The parent cause, null for a root.")
     async def parent(self, info: Info) -> Cause | None:
@@ -112,7 +108,7 @@ class Cause:
 
 
 @strawberry.type
-class IssueEvent:
+class IssueEvent(FromView):
     id: int
     downtimeId: int
     type: str
@@ -125,10 +121,6 @@ class IssueEvent:
     updatedAt: str
     operatorInitials: str | None
     userEmail: str | None
-
-    @classmethod
-    def from_view(cls, view: dict[str, Any]) -> Self:
-        return _from_view(cls, view)  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -197,7 +189,7 @@ class Issue:
 
 
 @strawberry.type
-class Station:
+class Station(FromView):
     code: str
     name: str
     plantCode: str
@@ -212,10 +204,6 @@ class Station:
     accountId: str
     createdAt: str
     updatedAt: str
-
-    @classmethod
-    def from_view(cls, view: dict[str, Any]) -> Self:
-        return _from_view(cls, view)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The station's group, null when it has none.")
     async def group(self, info: Info) -> StationGroup | None:
