@@ -47,12 +47,16 @@ class Subscription:
         try:
             last = int(since) if since is not None else await issue_feed.current_revision(actor=actor)
             while True:
-                for view in await issue_feed.issue_changes_since(
-                    actor=ctx.caller(), since=last, station_ids=station_ids, plant_id=plant_id
-                ):
-                    last = view["revision"]
-                    ctx.fresh_loaders()
-                    yield types.Issue.from_view(view)
+                page = issue_feed.PAGE
+                while page == issue_feed.PAGE:  # a full page may have more behind it
+                    views = await issue_feed.issue_changes_since(
+                        actor=ctx.caller(), since=last, station_ids=station_ids, plant_id=plant_id
+                    )
+                    page = len(views)
+                    for view in views:
+                        last = view["revision"]
+                        ctx.fresh_loaders()
+                        yield types.Issue.from_view(view)
                 await _next_issue_change(listener, last)
         finally:
             listener.close()
