@@ -10,6 +10,9 @@ from collections.abc import Callable
 
 import orjson
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from realtime.bus import Consumer, LocalBus
@@ -61,8 +64,15 @@ class RedisBus:
             log.warning("redis publish failed: %s", exc)
 
     async def start(self) -> None:
+        # One retry on a dropped connection: after a Redis restart the pooled connection is stale, and
+        # the first publish would otherwise be lost.
         self._client = aioredis.from_url(
-            self._url, socket_connect_timeout=2, socket_timeout=None, health_check_interval=10
+            self._url,
+            socket_connect_timeout=2,
+            socket_timeout=None,
+            health_check_interval=10,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError, TimeoutError],
         )
         self._listener = asyncio.create_task(self._listen_forever(), name="redis-bus-listener")
         # Wait briefly so a healthy Redis is in use from the first request; never block start-up on it.

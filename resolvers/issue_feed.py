@@ -11,10 +11,13 @@ from models.tenancy import Account
 from models.timefmt import utc_now
 from resolvers.actor import Actor
 from resolvers.issue_views import View, issue_views, issues_query_relations, snapshots
+from resolvers.read_cache import cached
 from resolvers.scope import plant_for, stations_by_codes
 
 # A feed read returns at most this many changes; a subscriber far behind reads again from the last one.
 PAGE = 500
+# A feed page shows issues with their stations, causes and SKUs: any of these changes drops it.
+FEED_DEPENDS = frozenset({"issue", "cause", "station", "sku", "plant"})
 
 
 async def current_revision(*, actor: Actor) -> int:
@@ -44,6 +47,16 @@ async def issue_changes_since(
     """Issue views for every change after revision `since`, oldest first, each carrying that change's
     `revision` (an issue changed twice appears twice, in its current state)."""
     actor.require(Role.READ_ONLY)
+    # Every subscriber of an account waits at the same revision: one read serves them all.
+    key = ("feed", since, tuple(station_ids or ()), plant_id)
+    return await cached(
+        actor.account_id, key, FEED_DEPENDS, lambda: _read(actor, since, station_ids, plant_id, now)
+    )  # type: ignore[no-any-return]
+
+
+async def _read(
+    actor: Actor, since: int, station_ids: list[int] | None, plant_id: int | None, now: datetime | None
+) -> list[View]:
     query = IssueChange.filter(account_id=actor.account_id, revision__gt=since)
     if station_ids is not None:
         query = query.filter(issue__station_id__in=station_ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -49,3 +50,9 @@ class DomainErrors(SchemaExtension):
         result = self.execution_context.result
         if result is not None and result.errors:
             result.errors = [_converted(e) for e in result.errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result a subscription sends gets the same treatment as a query's."""
+        if getattr(result, "errors", None):
+            result.errors = [_converted(e) for e in result.errors]
+        yield None
