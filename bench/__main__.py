@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import graphql_stations, ongoing_issues, station_list
+from bench import fanout, graphql_stations, ongoing_issues, station_list
 from bench.harness import DOCS_PATH, BenchmarkError, LoadSettings, Outcome
 
 # The registry: add a benchmark module here. Each entry's run() measures its own
@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     station_list.NAME: station_list.run,
     ongoing_issues.NAME: ongoing_issues.run,
     graphql_stations.NAME: graphql_stations.run,
+    fanout.NAME: fanout.run,
 }
 
 
