@@ -31,6 +31,7 @@ class Context:
     # False once a field read something that changes with the clock (issue durations, "today"), or
     # that no bus change invalidates: the answer must then not be kept by the response cache.
     cacheable: bool = True
+    closing: bool = False
 
     def caller(self) -> Actor:
         """The authenticated actor, or the error that says why there is none (no data without it)."""
@@ -59,3 +60,9 @@ class Context:
             asyncio.get_running_loop().create_task(
                 self.websocket.close(code=SLOW_CONSUMER, reason="too slow")
             )
+
+
+def _closed(task: asyncio.Task[None]) -> None:
+    # The peer may already be gone; that is the outcome wanted, not an error to report.
+    if not task.cancelled():
+        task.exception()

@@ -7,7 +7,8 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from resolvers import issue_feed, issues
+from resolvers import issue_feed, issues, stations
+from resolvers.errors import invalid
 from schema import types
 from schema.context import Context
 from schema.scalars import Long
@@ -65,14 +66,15 @@ class Subscription:
         description="The full list of ongoing issues on subscribe and after every change."
     )
     async def ongoing_issues(
-        self, info: Info, station_codes: list[str], plant_code: str | None = None
+        self, info: Info, station_codes: list[str] | None = None, plant_code: str | None = None
     ) -> AsyncGenerator[list[types.Issue], None]:
         ctx = _context(info)
+        codes = await _board_stations(ctx, station_codes or [], plant_code)
         listener = ctx.listen()
         try:
             sent: tuple[tuple[int, int], ...] | None = None
             while True:
-                views = await issues.list_ongoing_issues(actor=ctx.caller(), station_codes=station_codes)
+                views = await issues.list_ongoing_issues(actor=ctx.caller(), station_codes=codes)
                 state = tuple((v["id"], v["revision"]) for v in views)
                 if state != sent:
                     sent = state
@@ -99,6 +101,19 @@ class Subscription:
         finally:
             listener.close()
         yield StationStatus(stationCode="", status="", at="")  # unreachable: marks an async generator
+
+
+async def _board_stations(ctx: Context, station_codes: list[str], plant_code: str | None) -> list[str]:
+    """The stations a board shows: the codes given, narrowed to the plant's when `plantCode` is given too,
+    or every station of the plant."""
+    if plant_code is None:
+        return station_codes
+    views = await stations.list_stations(
+        actor=ctx.caller(), plant_code=plant_code, station_codes=station_codes
+    )
+    if not views:
+        raise invalid("stationCodes", f"no station of plant {plant_code!r} matches")
+    return [v["code"] for v in views]
 
 
 async def _next_issue_change(listener: object, last: int | None) -> None:
