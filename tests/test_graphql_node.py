@@ -9,25 +9,21 @@ Without `node` or `npm` the test is skipped locally and fails under CI=true (as 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.gateway_process import Gateway, running_gateway, subprocess_database
-from tests.services import IN_CI
+from tests.node_tools import NODE_DIR, node_with_packages
 
-NODE_DIR = Path(__file__).with_name("node")
 CLIENT_SCRIPT = NODE_DIR / "client.mjs"
 # Present once `npm ci` has installed package-lock.json.
 INSTALLED_MARKERS = ("graphql-request/package.json", "graphql/package.json")
-NPM_CI_SECONDS = 300.0
 CLIENT_SECONDS = 60.0
 SYSTEM_KEY = "node-client-system-key-" + uuid.uuid4().hex
 NO_AUTO_ESCALATION = {
@@ -37,48 +33,9 @@ NO_AUTO_ESCALATION = {
 }
 
 
-def _tool(name: str) -> str:
-    """The path of `name` on PATH; missing → failure under CI=true, skip locally."""
-    path = shutil.which(name)
-    if path:
-        return path
-    message = f"`{name}` is not on PATH: the Node GraphQL client test needs Node.js 20+ and npm"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _installed() -> bool:
-    return all((NODE_DIR / "node_modules" / marker).is_file() for marker in INSTALLED_MARKERS)
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
-    """`node`, with tests/node's packages installed (`npm ci`, bounded) if they are not yet."""
-    node = _tool("node")
-    npm = _tool("npm")
-    version = subprocess.run(
-        [node, "--version"], capture_output=True, text=True, timeout=30, check=False
-    ).stdout.strip()
-    assert int(version.lstrip("v").split(".")[0]) >= 20, f"Node.js 20+ is needed, found {version}"
-    if not _installed():
-        try:
-            result = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-                cwd=NODE_DIR,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=NPM_CI_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"`npm ci` in {NODE_DIR} did not finish within {NPM_CI_SECONDS} s")
-        assert result.returncode == 0, (
-            f"`npm ci` in {NODE_DIR} failed: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-        )
-        assert _installed(), f"`npm ci` did not install {INSTALLED_MARKERS} in {NODE_DIR}/node_modules"
-    return node
+    return node_with_packages(INSTALLED_MARKERS)
 
 
 @pytest.fixture(scope="module")

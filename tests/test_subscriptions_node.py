@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from tests.gateway_process import Gateway, running_gateway, subprocess_database
-from tests.test_graphql_node import NO_AUTO_ESCALATION, NODE_DIR, NPM_CI_SECONDS, _minutes_ago, _result, _tool
+from tests.node_tools import NODE_DIR, node_with_packages
+from tests.test_graphql_node import NO_AUTO_ESCALATION, _minutes_ago, _result
 
 SCRIPT = NODE_DIR / "subscribe.mjs"
 # Present once `npm ci` has installed package-lock.json (graphql-ws and ws included).
@@ -31,37 +32,9 @@ CHANGE_SECONDS = 10.0
 SYSTEM_KEY = "node-subscription-system-key-" + uuid.uuid4().hex
 
 
-def _installed() -> bool:
-    return all((NODE_DIR / "node_modules" / marker).is_file() for marker in INSTALLED_MARKERS)
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
-    """`node` (20+), with tests/node's packages installed (`npm ci`, bounded) if they are not yet."""
-    node = _tool("node")
-    npm = _tool("npm")
-    version = subprocess.run(
-        [node, "--version"], capture_output=True, text=True, timeout=30, check=False
-    ).stdout.strip()
-    assert int(version.lstrip("v").split(".")[0]) >= 20, f"Node.js 20+ is needed, found {version}"
-    if not _installed():
-        try:
-            result = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-                cwd=NODE_DIR,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=NPM_CI_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"`npm ci` in {NODE_DIR} did not finish within {NPM_CI_SECONDS} s")
-        assert result.returncode == 0, (
-            f"`npm ci` in {NODE_DIR} failed: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-        )
-        assert _installed(), f"`npm ci` did not install {INSTALLED_MARKERS} in {NODE_DIR}/node_modules"
-    return node
+    return node_with_packages(INSTALLED_MARKERS)
 
 
 @pytest.fixture(scope="module")
