@@ -25,6 +25,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.authentication import Authenticator
 from resolvers.errors import DomainError
+from rest_compat.auth import client_address, presented_credentials
 from schema.context import Context
 from schema.errors import DomainErrors
 from schema.mutations import CauseMutation, IssueMutation
@@ -83,14 +84,6 @@ def build_schema() -> strawberry.Schema:
     )
 
 
-def _credentials(headers: Any) -> tuple[str | None, str | None]:
-    key = headers.get("x-api-key")
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if not key and scheme.lower() == "bearer":
-        key = token.strip() or None
-    return key, headers.get("x-access-code")
-
-
 class GatewayGraphQL(GraphQL[Context, None]):
     """Authenticates the HTTP request (or the websocket upgrade) once and builds a fresh context."""
 
@@ -124,7 +117,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return Response(content, status_code=status, media_type=media_type)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        key, code = _credentials(request.headers)
+        key, code = presented_credentials(request)
         if isinstance(request, WebSocket):
             # A websocket may also authenticate in connection_init (on_ws_connect): no failure yet.
             context = Context(
@@ -139,8 +132,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
 
     async def _authenticate(self, context: Context, request: Request | WebSocket) -> None:
         authenticator: Authenticator = request.app.state.authenticator
-        key, code = context.credential if isinstance(request, WebSocket) else _credentials(request.headers)
-        address = request.client.host if request.client else "unknown"
+        key, code = context.credential if isinstance(request, WebSocket) else presented_credentials(request)
+        address = client_address(request)
         try:
             context.actor = await authenticator.authenticate(api_key=key, access_code=code, address=address)
             context.credential = (key, code)
