@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from resolvers import catalog, causes, issues, plants, stations
 from resolvers.actor import Actor
+from resolvers.causes_tree import cause_tree
 from schema import types
 from schema.context import Context
 
@@ -45,10 +46,6 @@ async def _groups(actor: Actor, codes: list[str]) -> dict[str, types.StationGrou
     return {v["code"]: types.StationGroup.from_view(v) for v in views if v["code"] in codes}
 
 
-async def _causes(actor: Actor, codes: list[str]) -> dict[str, types.Cause]:
-    return {v["code"]: types.Cause.from_view(v) for v in await causes.list_causes(actor=actor)}
-
-
 async def _ongoing(actor: Actor, codes: list[str]) -> dict[str, list[types.Issue]]:
     grouped: dict[str, list[types.Issue]] = defaultdict(list)
     for view in await issues.list_ongoing_issues(actor=actor, station_codes=codes):
@@ -69,7 +66,7 @@ async def group_by_code(info: Info, code: str) -> types.StationGroup | None:
 
 
 async def cause_by_code(info: Info, code: str) -> types.Cause | None:
-    return await _keyed("cause", info, _causes).load(code)  # type: ignore[no-any-return]
+    return (await _cause_index(info)).get(code)
 
 
 async def ongoing_by_station(info: Info, code: str) -> list[types.Issue]:
@@ -78,28 +75,23 @@ async def ongoing_by_station(info: Info, code: str) -> list[types.Issue]:
 
 
 async def cause_children(info: Info, code: str) -> list[types.Cause]:
-    all_causes = await _all_causes(info)
-    return sorted((c for c in all_causes if c.parentCauseCode == code), key=lambda c: c.code)
+    index = await _cause_index(info)
+    return sorted((c for c in index.values() if c.parentCauseCode == code), key=lambda c: c.code)
 
 
 async def cause_breadcrumb(info: Info, code: str) -> list[types.CauseCrumb]:
-    by_code = {c.code: c for c in await _all_causes(info)}
-    chain: list[types.CauseCrumb] = []
-    current = by_code.get(code)
-    while current is not None and len(chain) <= len(by_code):
-        chain.append(
-            types.CauseCrumb(
-                code=current.code, description=current.description, parentCauseCode=current.parentCauseCode
-            )
-        )
-        current = by_code.get(current.parentCauseCode) if current.parentCauseCode else None
-    return list(reversed(chain))
+    # The same root → cause chain the issue views carry (resolvers.causes_tree).
+    tree = await cause_tree(_ctx(info).caller().account_id)
+    node = tree.by_code.get(code)
+    return [types.CauseCrumb(**crumb) for crumb in tree.breadcrumb(node.id if node else None)]  # type: ignore[arg-type]
 
 
-async def _all_causes(info: Info) -> list[types.Cause]:
+async def _cause_index(info: Info) -> dict[str, types.Cause]:
+    """Every cause of the account by code, read once per request."""
     ctx = _ctx(info)
 
-    async def load(_: Sequence[str]) -> list[list[types.Cause]]:
-        return [[types.Cause.from_view(v) for v in await causes.list_causes(actor=ctx.caller())]]
+    async def load(_: Sequence[str]) -> list[dict[str, types.Cause]]:
+        views = await causes.list_causes(actor=ctx.caller())
+        return [{v["code"]: types.Cause.from_view(v) for v in views}]
 
-    return await ctx.loader("all-causes", lambda: DataLoader(load)).load("all")  # type: ignore[no-any-return]
+    return await ctx.loader("causes", lambda: DataLoader(load)).load("all")  # type: ignore[no-any-return]
