@@ -20,17 +20,13 @@ import pytest
 
 from tests.gateway_process import Gateway, running_gateway, subprocess_database
 from tests.node_tools import NODE_DIR, node_with_packages
+from tests.test_issues import NO_AUTO_ESCALATION
 
 CLIENT_SCRIPT = NODE_DIR / "client.mjs"
 # Present once `npm ci` has installed package-lock.json.
 INSTALLED_MARKERS = ("graphql-request/package.json", "graphql/package.json")
 CLIENT_SECONDS = 60.0
 SYSTEM_KEY = "node-client-system-key-" + uuid.uuid4().hex
-NO_AUTO_ESCALATION = {
-    "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
-    "ESCALATE_UNESTIMATED_AFTER_MINUTES": 0,
-    "ESCALATE_ON_ESTIMATE_EXPIRY": False,
-}
 
 
 @pytest.fixture(scope="module")
