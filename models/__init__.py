@@ -10,5 +10,6 @@ MODEL_MODULES = [
     "models.settings_store",
     "models.issues",
     "models.notifications",
+    "models.windows",
 ]
 MIGRATIONS_MODULE = "models.migrations"
