@@ -251,7 +251,7 @@ def _wall_to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
     return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
-def _occurrence(shift: Shift, day: date, zone: ZoneInfo) -> TimeRange | None:
+def shift_occurrence(shift: Shift, day: date, zone: ZoneInfo) -> TimeRange | None:
     """`shift` on local date `day`, or None when a DST gap leaves it no time that day."""
     start = datetime.combine(day, time()) + timedelta(hours=shift.start_hour)
     end = start + timedelta(hours=shift.duration_hours)
@@ -268,7 +268,7 @@ def _occurrences(ctx: _Context) -> list[TimeRange]:
         for shift in ctx.shifts:
             if shift.week_day != day.weekday():
                 continue
-            occurrence = _occurrence(shift, day, ctx.zone)
+            occurrence = shift_occurrence(shift, day, ctx.zone)
             if occurrence is not None:
                 found.append(occurrence)
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from models.calendar import shifts_from_json
 from models.ranges import RangeError, Shift, TimeRange, resolve_range
 from models.tenancy import Plant, Station, StationGroup
 from resolvers.errors import DomainError, ErrorCode, invalid
@@ -40,7 +41,7 @@ async def _shifts(stations: Sequence[Station]) -> list[Shift]:
     if len(group_ids) != 1 or None in group_ids:
         return []
     group = await StationGroup.get(id=group_ids.pop())
-    return [Shift(int(s["weekDay"]), float(s["startHour"]), float(s["duration"])) for s in group.shifts]
+    return shifts_from_json(group.shifts)
 
 
 async def time_range(
