@@ -153,6 +153,7 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={HTTPException: _http_exception, Exception: _server_error},
     )
     app.state.settings = settings
+    app.state.graphql = graphql  # its shared subscription feeds are inspected by tests and benchmarks
     app.state.version = _version()
     app.state.openapi = None
     return app

@@ -77,6 +77,7 @@ def _serve(settings: Settings) -> None:
     from gateway.app import create_app
     from gateway.database import pending_migrations, sqlite_file_missing
     from gateway.server import GatewayServer
+    from gateway.ws_protocol import GatewayWebSocketProtocol
 
     if sqlite_file_missing(settings.database_url):
         _fail(f"no database at {settings.database_url}: run `andon migrate` first")
@@ -97,6 +98,7 @@ def _serve(settings: Settings) -> None:
         timeout_graceful_shutdown=8,
         access_log=settings.log_level == "debug",
         lifespan="on",
+        ws=GatewayWebSocketProtocol,
     )
     server = GatewayServer(config)
     server.run()

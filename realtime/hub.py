@@ -20,7 +20,7 @@ RESYNC = Change("issue", "*", None, None)
 class Listener:
     """One subscription's inbox. When it overflows the subscriber is too slow and is cut off."""
 
-    def __init__(self, hub: ChangeHub, account_id: str, on_overflow: Callable[[], None]) -> None:
+    def __init__(self, hub: ChangeHub, account_id: str, on_overflow: Callable[[], None] | None) -> None:
         self.account_id = account_id
         self.queue: asyncio.Queue[Change] = asyncio.Queue(QUEUE_LIMIT)
         self._hub = hub
@@ -33,6 +33,12 @@ class Listener:
         try:
             self.queue.put_nowait(change)
         except asyncio.QueueFull:
+            if self._on_overflow is None:
+                # No socket to cut off (a shared feed): forget the backlog and re-read from the log.
+                while not self.queue.empty():
+                    self.queue.get_nowait()
+                self.queue.put_nowait(RESYNC)
+                return
             self.overflowed = True
             log.warning(
                 "a subscriber of account %s fell %d changes behind; closing it", self.account_id, QUEUE_LIMIT
@@ -52,7 +58,7 @@ class ChangeHub:
     def __init__(self) -> None:
         self._listeners: dict[str, set[Listener]] = defaultdict(set)
 
-    def listen(self, account_id: str, on_overflow: Callable[[], None]) -> Listener:
+    def listen(self, account_id: str, on_overflow: Callable[[], None] | None) -> Listener:
         listener = Listener(self, account_id, on_overflow)
         self._listeners[account_id].add(listener)
         return listener

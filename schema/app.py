@@ -33,7 +33,9 @@ from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
 from schema.response_cache import cached_answer
 from schema.scalars import SCALARS
+from schema.shared_feeds import SharedFeeds
 from schema.subscriptions import Subscription
+from schema.transport import GatewayTransportWS
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
@@ -87,6 +89,8 @@ def build_schema() -> strawberry.Schema:
 class GatewayGraphQL(GraphQL[Context, None]):
     """Authenticates the HTTP request (or the websocket upgrade) once and builds a fresh context."""
 
+    graphql_transport_ws_handler_class = GatewayTransportWS
+
     def __init__(self, schema: strawberry.Schema, **options: Any) -> None:
         super().__init__(
             schema,
@@ -96,6 +100,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
             **options,
         )
+        self.feeds = SharedFeeds(schema)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """HTTP POST answers of read-only queries are served from the response cache when they can be."""

@@ -32,6 +32,12 @@ class Context:
     # that no bus change invalidates: the answer must then not be kept by the response cache.
     cacheable: bool = True
     closing: bool = False
+    # Shared subscriptions (schema/shared_feeds.py): the revision of the change a subscription event
+    # is about; set once the subscription listens and knows where it starts; a member's replay ends
+    # when it has caught up instead of going live.
+    last_revision: int | None = None
+    live: asyncio.Event | None = None
+    replay_only: bool = False
 
     def caller(self) -> Actor:
         """The authenticated actor, or the error that says why there is none (no data without it)."""
@@ -50,10 +56,16 @@ class Context:
         self.loaders = {}
 
     def listen(self) -> Any:
-        """A listener on the caller's account; a subscriber that falls behind has its socket closed."""
+        """A listener on the caller's account. A subscriber with a socket that falls behind has its
+        socket closed; a shared feed (no socket of its own) re-reads from its last revision instead."""
         if self.hub is None:
             raise invalid(None, "subscriptions run over a websocket at /graphql (graphql-transport-ws)")
-        return self.hub.listen(self.caller().account_id, on_overflow=self.close_slow)
+        on_overflow = self.close_slow if self.websocket is not None else None
+        return self.hub.listen(self.caller().account_id, on_overflow=on_overflow)
+
+    def mark_live(self) -> None:
+        if self.live is not None:
+            self.live.set()
 
     def close_slow(self) -> None:
         if self.websocket is not None:

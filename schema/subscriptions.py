@@ -47,6 +47,8 @@ class Subscription:
         listener = ctx.listen()
         try:
             last = int(since) if since is not None else await issue_feed.current_revision(actor=actor)
+            ctx.last_revision = last
+            ctx.mark_live()
             while True:
                 page = issue_feed.PAGE
                 while page == issue_feed.PAGE:  # a full page may have more behind it
@@ -55,9 +57,11 @@ class Subscription:
                     )
                     page = len(views)
                     for view in views:
-                        last = view["revision"]
+                        last = ctx.last_revision = view["revision"]
                         ctx.fresh_loaders()
                         yield types.Issue.from_view(view)
+                if ctx.replay_only:  # a shared feed's member has caught up: the feed sends the rest
+                    return
                 await _next_issue_change(listener, last)
         finally:
             listener.close()

@@ -1,0 +1,84 @@
+"""graphql-transport-ws with shared subscriptions and one non-blocking, bounded writer per socket.
+
+Strawberry's handler runs every subscription on its own and awaits each send. Here:
+- every message of the connection goes through its `SocketWriter`, in order, without the sender
+  waiting on the peer; a socket more than `QUEUE_LIMIT` frames behind is closed with 1013;
+- a shareable subscription (schema/shared_feeds.py) joins the feed of its key instead of running a
+  task and an execution of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+
+from realtime.writer import SocketWriter
+from schema.context import SLOW_CONSUMER, Context
+from schema.shared_feeds import Feed, Member, SharedFeeds, replay_context
+
+log = logging.getLogger(__name__)
+
+
+class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        socket = self.context.websocket
+        self.writer = SocketWriter(socket.send_text, on_overflow=self._too_slow)
+        self.shared: dict[str, tuple[Feed, Member]] = {}
+
+    async def send_message(self, message: Message) -> None:
+        encoded = self.view.encode_json(message)
+        self.writer.write(encoded if isinstance(encoded, str) else encoded.decode())
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        feeds: SharedFeeds | None = getattr(self.view, "feeds", None)
+        joined = feeds.join(operation, self.context, self.writer) if feeds is not None else None
+        if joined is None:
+            await super().run_operation(operation)
+            return
+        feed, member = joined
+        self.shared[operation.id] = joined
+        try:
+            await feed.admit(member, lambda: replay_context(self.context))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("a subscriber's replay failed")
+            await operation.send_operation_message(
+                {
+                    "id": operation.id,
+                    "type": "error",
+                    "payload": [{"message": "internal error; it has been logged"}],
+                }
+            )
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        joined = self.shared.pop(operation_id, None)
+        if joined is not None:
+            feed, member = joined
+            feed.leave(member)
+        await super().cleanup_operation(operation_id)
+
+    def forget_id(self, id: str) -> None:
+        # A shared operation's feed ended it (complete or error): it is no longer a member.
+        joined = self.shared.pop(id, None)
+        if joined is not None:
+            joined[0].leave(joined[1])
+        super().forget_id(id)
+
+    def _too_slow(self) -> None:
+        log.warning("a subscriber of account %s fell too far behind; closing it", self._account())
+        self.context.closing = True
+        task = asyncio.get_running_loop().create_task(self.websocket.close(SLOW_CONSUMER, "too slow"))
+        task.add_done_callback(self._task_done)
+
+    def _account(self) -> str:
+        actor = self.context.actor
+        return actor.account_id if actor is not None else "?"
