@@ -33,15 +33,21 @@ class _Entry:
 
 
 class ReadCache:
-    """Values are shared between callers: treat them as read-only."""
+    """Values are shared between callers: treat them as read-only.
+
+    Keys are tuples whose first item names what is cached ("stations", "graphql"…). Each name has its
+    own budget of `max_keys` per account, so a dashboard sending many distinct GraphQL documents
+    cannot evict the station list; past the budget the oldest entry of that name goes.
+    """
 
     def __init__(
         self, *, ttl_seconds: float, trusted: Callable[[], bool] = lambda: True, max_keys: int = 20
     ) -> None:
         self._ttl = ttl_seconds
         self._trusted = trusted
-        self._max_keys = max_keys  # per account: bounds memory when filters vary
-        self._entries: dict[str, dict[Hashable, _Entry]] = {}
+        self._max_keys = max_keys  # per account and name: bounds memory when filters vary
+        # account → name → key → entry (dicts keep insertion order: the first entry is the oldest)
+        self._entries: dict[str, dict[Hashable, dict[Hashable, _Entry]]] = {}
         # Bumped per account on every change: a load that raced a change is not stored.
         self._generation: dict[str, int] = {}
         self._flight = SingleFlight()
@@ -52,7 +58,8 @@ class ReadCache:
         if self._ttl <= 0 or not self._trusted():
             self._entries.clear()  # may predate a change this process never heard of
             return await load()
-        entries = self._entries.setdefault(account_id, {})
+        name = key[0] if isinstance(key, tuple) and key else key
+        entries = self._entries.setdefault(account_id, {}).setdefault(name, {})
         entry = entries.get(key)
         now = time.monotonic()
         if entry is not None and entry.expires > now:
@@ -62,15 +69,15 @@ class ReadCache:
         if isinstance(value, list) and not isinstance(value, SharedList):
             value = SharedList(value)
         if generation == self._generation.get(account_id, 0):
-            if len(entries) >= self._max_keys:
-                entries.clear()
+            entries.pop(key, None)  # re-inserted last: expired entries are refreshed, not kept oldest
+            while len(entries) >= self._max_keys:
+                del entries[next(iter(entries))]
             entries[key] = _Entry(value, depends, now + self._ttl)
         return value
 
     async def on_change(self, change: Change) -> None:
         self._generation[change.account_id] = self._generation.get(change.account_id, 0) + 1
-        entries = self._entries.get(change.account_id)
-        if entries:
+        for entries in self._entries.get(change.account_id, {}).values():
             for key in [k for k, e in entries.items() if change.kind in e.depends]:
                 del entries[key]
 

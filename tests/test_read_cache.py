@@ -57,3 +57,21 @@ async def test_nothing_is_cached_while_untrusted() -> None:
     assert [await cache.get("a", "k", DEPENDS, load) for _ in range(2)] == [0, 1]
     trusted[0] = True
     assert [await cache.get("a", "k", DEPENDS, load) for _ in range(2)] == [2, 2]
+
+
+async def test_each_name_has_its_own_budget_and_the_oldest_entry_goes_first() -> None:
+    cache = ReadCache(ttl_seconds=60, max_keys=3)
+    stations: list[int] = []
+    assert await cache.get("a", ("stations", 1), DEPENDS, _loader(stations)) == 0
+    # Many distinct GraphQL documents: they evict each other, never the station list.
+    graphql_loads: dict[int, list[int]] = {n: [] for n in range(10)}
+    for n in range(10):
+        await cache.get("a", ("graphql", n), DEPENDS, _loader(graphql_loads[n]))
+    assert await cache.get("a", ("stations", 1), DEPENDS, _loader(stations)) == 0
+    assert stations == [0]
+    # The newest three documents are still cached, the oldest were evicted one at a time.
+    for n in (7, 8, 9):
+        await cache.get("a", ("graphql", n), DEPENDS, _loader(graphql_loads[n]))
+        assert graphql_loads[n] == [0]
+    await cache.get("a", ("graphql", 0), DEPENDS, _loader(graphql_loads[0]))
+    assert graphql_loads[0] == [0, 1]
