@@ -1,6 +1,6 @@
 """fanout: one change delivered to N live subscriptions, gateway vs a raw websocket broadcast.
 
-N subscribers (500 and 2,000 by default) hold one graphql-transport-ws socket
+N subscribers (500, 2,000 and 10,000 by default) hold one graphql-transport-ws socket
 each to one ``andon serve`` process (SQLite), each subscribed to
 ``issueChanged(stationCodes: ["S1"]) { id revision isAcknowledged }`` with the
 account's API key in ``connection_init``. Then M ``estimate`` events are posted
@@ -14,7 +14,7 @@ The client is a separate process (``bench/fanout_client.py``); see there for the
 phases and the latency's definition. Settings (the published figures use the
 defaults; the environment variables exist for quick trials):
 
-    BENCH_FANOUT_SUBSCRIBERS  comma-separated N values   (default 500,2000)
+    BENCH_FANOUT_SUBSCRIBERS  comma-separated N values   (default 500,2000,10000)
     BENCH_FANOUT_CHANGES      measured changes per run   (default 20)
     BENCH_FANOUT_INTERVAL_MS  time between changes       (default 300)
 
@@ -63,7 +63,7 @@ from bench.station_list import SYSTEM_KEY, andon_argv, expect_success, gateway_e
 NAME = "fanout"
 GATEWAY = "gateway"
 BASELINE = "baseline"
-DEFAULT_SUBSCRIBERS = (500, 2000)
+DEFAULT_SUBSCRIBERS = (500, 2000, 10000)
 DEFAULT_CHANGES = 20
 DEFAULT_INTERVAL_MS = 300
 STATION = "S1"
