@@ -191,8 +191,7 @@ def _escalated_by(event: IssueEvent) -> str:
         if event.escalation_key.startswith("estimate-expired"):
             return "automatically: the estimate expired"
         return _AUTOMATIC.get(event.escalation_key, "automatically")
-    if event.user_email:
-        return f"by {event.user_email}"
     if event.operator_initials:
-        return f"by operator {event.operator_initials}"
-    return "by an operator"
+        via = f" ({event.user_email})" if event.user_email else ""
+        return f"by operator {event.operator_initials}{via}"
+    return f"by {event.user_email}" if event.user_email else "by an operator"

@@ -10,7 +10,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 _ENV = Environment(
     loader=PackageLoader("notifications", "templates"),
     # Every value in the HTML part is escaped: station names, causes and emails come from users.
-    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=True),
+    # The plain-text part is not HTML: escaping it would show `&lt;` to the reader. Anything else escapes.
+    autoescape=select_autoescape(
+        enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True, default=True
+    ),
     undefined=StrictUndefined,
     keep_trailing_newline=True,
 )
