@@ -13,7 +13,6 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from models.issues import Issue
 from models.outbox import OutboxMessage
 from resolvers.issue_end import end_issue
 from tests.conftest import Tenant
