@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from email.message import EmailMessage
+from email.message import Message
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -23,7 +24,7 @@ class Mailer(Protocol):
         """Connect; raises when the destination is unreachable (everything is retried later)."""
         ...
 
-    async def send(self, message: EmailMessage, *, recipient: str, name: str) -> None:
+    async def send(self, message: Message, *, recipient: str, name: str) -> None:
         """Hand over one email; PermanentRefusal for a 5xx, any other exception is transient."""
         ...
 
@@ -54,10 +55,11 @@ class SmtpMailer:
         await client.connect()
         self._client = client
 
-    async def send(self, message: EmailMessage, *, recipient: str, name: str) -> None:
+    async def send(self, message: Message, *, recipient: str, name: str) -> None:
         assert self._client is not None, "open() first"
         try:
-            await self._client.send_message(message, recipients=[recipient])
+            # Flattened once here; the envelope sender is the From address.
+            await self._client.sendmail(parseaddr(str(message["From"]))[1], [recipient], message.as_bytes())
         except aiosmtplib.SMTPRecipientsRefused as exc:
             if all(r.code >= 500 for r in exc.recipients):
                 raise PermanentRefusal(str(exc)) from exc
@@ -86,7 +88,7 @@ class FolderMailer:
     async def open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
 
-    async def send(self, message: EmailMessage, *, recipient: str, name: str) -> None:
+    async def send(self, message: Message, *, recipient: str, name: str) -> None:
         fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
