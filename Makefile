@@ -48,10 +48,10 @@ bench: install
 
 # ruff is not a test dependency; it is installed into the venv the first time lint runs.
 lint: install
-	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q '.[dev]'
+	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q -e '.[dev]'
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check gateway models resolvers rest_compat realtime schema notifications tests bench
-	$(VENV)/bin/mypy gateway models resolvers rest_compat realtime schema
+	$(VENV)/bin/mypy gateway models resolvers rest_compat realtime schema notifications
 
 # After changing models/: writes the next file in models/migrations/ (commit it). Uses a scratch
 # SQLite database migrated to the current head so only the model changes are detected.

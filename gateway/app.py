@@ -19,11 +19,14 @@ from gateway import probes
 from gateway.database import tortoise_config
 from gateway.gc_tuning import tune_gc
 from gateway.settings import Settings
+from notifications.mailer import build_mailer
+from notifications.scheduler import NotificationSchedule
+from notifications.sender import OutboxSender
 from realtime.bus import Bus, LocalBus
 from realtime.hub import ChangeHub
 from realtime.redis_bus import RedisBus
 from realtime.sockets import LiveSockets
-from realtime.timers import escalation_ticker
+from realtime.timers import Ticker, escalation_ticker
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
@@ -54,7 +57,10 @@ def _probes(settings: Settings, bus: Bus) -> dict[str, probes.Probe]:
         "database": probes.cached(probes.database, 2.0),
         "bus": bus_state,
         "mqtt": probes.cached(probes.mqtt(settings.mqtt_url)) if settings.mqtt_url else probes.disabled(),
-        "mailer": probes.cached(probes.smtp(settings.smtp_url)) if settings.smtp_url else probes.disabled(),
+        # Without ANDON_SMTP_URL mail goes to the outbox folder: that folder is the mailer then.
+        "mailer": probes.cached(probes.smtp(settings.smtp_url))
+        if settings.smtp_url
+        else probes.cached(probes.outbox_folder(settings.outbox_dir)),
     }
 
 
@@ -82,6 +88,20 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             install_read_cache(read_cache)
             escalations = escalation_ticker(settings.timer_interval_seconds)
             escalations.start()
+            sender = OutboxSender(
+                lambda: build_mailer(settings.smtp_url, settings.outbox_dir),
+                poll_seconds=settings.mail_poll_seconds,
+                retry_max_seconds=settings.mail_retry_max_seconds,
+            )
+            bus.subscribe(sender.on_change)
+            sender.start()
+            schedule = NotificationSchedule(sender.wake)
+            mail_timers = [
+                Ticker("escalation-reminders", schedule.reminders, settings.timer_interval_seconds),
+                Ticker("daily-summaries", schedule.summaries, settings.daily_summary_check_seconds),
+            ]
+            for timer in mail_timers:
+                timer.start()
             tune_gc()
             app.state.bus = bus
             app.state.authenticator = authenticator
@@ -92,6 +112,9 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 yield
             finally:
                 await escalations.stop()
+                for timer in mail_timers:
+                    await timer.stop()
+                await sender.stop()
                 install_publisher(None)
                 install_read_cache(None)
                 await bus.stop()

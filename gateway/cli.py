@@ -202,5 +202,61 @@ def apikey_create(
     typer.echo(json.dumps(asyncio.run(run()), indent=2))
 
 
+@app.command("send-daily-summary")
+def send_daily_summary(
+    account: Annotated[str, typer.Option(help="Account id")],
+    date: Annotated[str, typer.Option(help="The plant day, YYYY-MM-DD (the date it begins on)")],
+    plant: Annotated[
+        str | None, typer.Option(help="Plant code (default: every plant of the account)")
+    ] = None,
+    resend: Annotated[
+        bool, typer.Option(help="Send again to recipients who already had this day's summary")
+    ] = False,
+) -> None:
+    """Send the daily summary of a plant day now, through the outbox (exactly once unless --resend)."""
+    from datetime import date as Date
+
+    from gateway.scripting import database_session
+    from models.outbox import KIND_DAILY_SUMMARY, OutboxMessage, day_ref
+    from models.tenancy import Plant
+    from models.timefmt import utc_now
+    from notifications.mailer import build_mailer
+    from notifications.sender import OutboxSender
+    from resolvers.daily_summary import enqueue_plant_summary
+
+    try:
+        day = Date.fromisoformat(date)
+    except ValueError:
+        _fail(f"--date must be a date like 2025-05-01, got {date!r}")
+    settings = _settings()
+    suffix = f":manual:{utc_now().isoformat(timespec='seconds')}" if resend else ""
+
+    async def run() -> tuple[int, int, int]:
+        async with database_session(settings):
+            plants = Plant.filter(account_id=account)
+            if plant is not None:
+                plants = plants.filter(code=plant)
+            chosen = await plants.order_by("code")
+            if not chosen:
+                _fail(f"no plant {plant!r} in account {account!r}" if plant else f"no account {account!r}")
+            refs = [day_ref(p.id, day, suffix) for p in chosen]
+            for p in chosen:
+                await enqueue_plant_summary(account_id=account, plant_id=p.id, day=day, suffix=suffix)
+            sender = OutboxSender(lambda: build_mailer(settings.smtp_url, settings.outbox_dir))
+            while await sender.deliver_due(refs=refs):
+                pass
+            rows = OutboxMessage.filter(kind=KIND_DAILY_SUMMARY, subject_ref__in=refs)
+            return (
+                await rows.filter(sent_at__isnull=False).count(),
+                await rows.filter(sent_at__isnull=True, failed_at__isnull=True).count(),
+                await rows.filter(failed_at__isnull=False).count(),
+            )
+
+    sent, waiting, refused = asyncio.run(run())
+    typer.echo(f"daily summary for {day.isoformat()}: {sent} sent, {waiting} waiting, {refused} refused")
+    if waiting or refused:
+        _fail("some summaries were not delivered: the gateway retries waiting ones (see its log)")
+
+
 def main() -> None:
     app()

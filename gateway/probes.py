@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -73,6 +75,21 @@ def smtp(url: str) -> Probe:
             await client.quit()
         except Exception as exc:
             return f"error: {exc}"
+        return "ok"
+
+    return probe
+
+
+def outbox_folder(folder: Path) -> Probe:
+    """The embedded mailer: `ok` while the outbox folder exists (or can be made) and is writable."""
+
+    async def probe() -> str:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            return f"error: outbox folder {folder}: {exc}"
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"error: outbox folder {folder} is not writable"
         return "ok"
 
     return probe

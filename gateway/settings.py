@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         1.0  # ≤ 5: escalations are due within 5 s
     )
 
+    # Mail (docs/notifications.md): how often the outbox sender looks for due emails besides being woken,
+    # the cap of its retry backoff while the SMTP server is down, and how often daily summaries are checked.
+    mail_poll_seconds: Annotated[float, Field(ge=0.05, le=2)] = 1.0
+    mail_retry_max_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 300.0
+    daily_summary_check_seconds: Annotated[float, Field(ge=0.1, le=600)] = 30.0
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_level(cls, value: object) -> object:

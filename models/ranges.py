@@ -163,6 +163,21 @@ def resolve_range(
     return resolver(_Context(zone, day_start_hour, now.astimezone(UTC), tuple(shifts)))
 
 
+def plant_day(day: date, *, timezone: str, day_start_hour: int) -> TimeRange:
+    """Plant day `day` (the calendar date it begins on) as a UTC range."""
+    return _Context(_zone(timezone), day_start_hour, datetime.now(UTC), ()).plant_days(day, 1)
+
+
+def summary_day(*, now: datetime, timezone: str, day_start_hour: int, summary_hour: int) -> date | None:
+    """The plant day whose daily summary is due at `now`: the one before the plant day that contains
+    today's `summary_hour` (plant-local), once that hour has come; None before it."""
+    zone = _zone(timezone)
+    due = datetime.combine(now.astimezone(zone).date(), time(summary_hour), tzinfo=zone)
+    if now < due:
+        return None
+    return _Context(zone, day_start_hour, due.astimezone(UTC), ()).today - timedelta(days=1)
+
+
 def range_view(r: TimeRange) -> RangeView:
     """The wire shape of a range (SPEC section 6): epoch-ms and ISO bounds, duration in ms and in words."""
     return {

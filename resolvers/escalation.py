@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.issues import Issue, IssueEvent
 from resolvers.account_config import config_values_for
 from resolvers.changes import Change, publish
+from resolvers.outbox import enqueue_escalation
 from resolvers.revisions import next_revision, record_change
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ async def _raise(issue_id: int, account_id: str, key: str) -> bool:
     try:
         async with in_transaction():
             revision = await next_revision(account_id)
-            await IssueEvent.create(
+            event = await IssueEvent.create(
                 account_id=account_id,
                 issue_id=issue_id,
                 type="escalate",
@@ -106,6 +107,7 @@ async def _raise(issue_id: int, account_id: str, key: str) -> bool:
             )
             await Issue.filter(id=issue_id).update(revision=revision)
             await record_change(account_id=account_id, revision=revision, issue_id=issue_id, kind="escalate")
+            await enqueue_escalation(event=event)
     except IntegrityError:
         return False  # another instance raised it first
     log.info("escalated issue %s (%s)", issue_id, key)

@@ -15,6 +15,7 @@ from resolvers.causes_tree import cause_tree
 from resolvers.changes import Change, publish
 from resolvers.errors import conflict, invalid, not_found
 from resolvers.inputs import IssueEventIn
+from resolvers.outbox import enqueue_escalation
 from resolvers.revisions import next_revision, record_change
 
 
@@ -45,7 +46,7 @@ async def add_issue_event(
         if issue is None:
             raise not_found("issue", issue_id)
         await _apply(issue, data, actor, now)
-        await IssueEvent.create(
+        event = await IssueEvent.create(
             account_id=actor.account_id,
             issue_id=issue.id,
             type=data.type,
@@ -57,6 +58,8 @@ async def add_issue_event(
             estimate_end_at=now + timedelta(minutes=data.estimatedTime) if data.type == "estimate" else None,  # type: ignore[arg-type]
         )
         await record_change(account_id=actor.account_id, revision=revision, issue_id=issue.id, kind=data.type)
+        if data.type == "escalate":
+            await enqueue_escalation(event=event, now=now)
         issue.revision = revision
         await issue.save(update_fields=["revision", "excluded_at", "updated_at"])
     await publish(Change("issue", actor.account_id, issue.id, revision))

@@ -12,6 +12,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.issues import Issue, IssueEvent
+from models.outbox import KIND_ISSUE_ENDED, KIND_ISSUE_STARTED
 from models.ranges import TimeRange
 from models.roles import Role
 from models.tenancy import Plant, Station
@@ -30,6 +31,7 @@ from resolvers.issue_views import (
     zone,
 )
 from resolvers.lookups import by_code
+from resolvers.outbox import enqueue_issue_mail
 from resolvers.read_cache import cached
 from resolvers.revisions import next_revision, record_change
 from resolvers.scope import plant_for, stations_by_codes, time_range
@@ -202,6 +204,10 @@ async def create_issue(*, actor: Actor, data: IssueIn, now: datetime | None = No
             revision=revision,
         )
         await record_change(account_id=actor.account_id, revision=revision, issue_id=issue.id, kind="created")
+        # In the same transaction: the emails exist exactly when the issue does.
+        await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_STARTED, now=now)
+        if issue.end_at is not None:
+            await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_ENDED, now=now)
     await publish(Change("issue", actor.account_id, issue.id, revision))
     return (await _views(actor.account_id, [issue.id], now))[0]
 

@@ -18,6 +18,7 @@ from gateway.app import create_app
 from gateway.database import migrate
 from gateway.settings import load_settings
 from tests.services import BACKEND, create_pg_database, drop_pg_database
+from tests.smtp_sink import SmtpSink
 
 SYSTEM_KEY = "test-system-key-" + uuid.uuid4().hex
 
@@ -36,12 +37,28 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def client(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def smtp_sink() -> Iterator[SmtpSink]:
+    """The session's SMTP server: the in-process gateway sends its mail here."""
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def client(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink
+) -> Iterator[TestClient]:
     """The gateway in-process with its lifespan running; each test works in accounts of its own."""
     settings = load_settings(
         database_url=database_url,
         system_api_key=SYSTEM_KEY,
         outbox_dir=Path(tmp_path_factory.mktemp("outbox")),
+        smtp_url=smtp_sink.url,
+        # Short mail timers keep the notification tests fast (docs/notifications.md has the defaults).
+        mail_poll_seconds=0.2,
+        mail_retry_max_seconds=1.0,
+        daily_summary_check_seconds=0.5,
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

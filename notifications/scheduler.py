@@ -1,0 +1,47 @@
+"""Clock-driven emails: escalation reminders and daily summaries, written into the outbox when due.
+
+The gateway runs `reminders` and `summaries` on timers in every instance; the outbox's unique key makes
+the instances agree on one email per (reminder or plant day, recipient). The sets only spare this
+process repeated work; they are not what makes an email go out once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from resolvers.daily_summary import due_summaries, enqueue_plant_summary
+from resolvers.escalation_repeat import enqueue_due_reminders
+
+log = logging.getLogger(__name__)
+_FORGET_AFTER = 10_000
+
+
+class NotificationSchedule:
+    def __init__(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+        self._reminders: set[tuple[int, int]] = set()
+        self._summaries: set[tuple[int, object]] = set()
+
+    async def reminders(self, now: datetime) -> None:
+        if len(self._reminders) > _FORGET_AFTER:
+            self._reminders.clear()
+        if await enqueue_due_reminders(now=now, done=self._reminders):
+            self._wake()
+
+    async def summaries(self, now: datetime) -> None:
+        if len(self._summaries) > _FORGET_AFTER:
+            self._summaries.clear()
+        written = 0
+        for account_id, plant_id, day in await due_summaries(now=now):
+            if (plant_id, day) in self._summaries:
+                continue
+            count = await enqueue_plant_summary(account_id=account_id, plant_id=plant_id, day=day, now=now)
+            # A plant nobody subscribed to is looked at again next time: a subscriber may come.
+            if count:
+                self._summaries.add((plant_id, day))
+                written += count
+                log.info("daily summary of plant %s for %s: %d recipient(s)", plant_id, day, count)
+        if written:
+            self._wake()
