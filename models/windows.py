@@ -46,7 +46,7 @@ class StationWindow(Model):
     class Meta:
         table = "station_window"
         unique_together = (("station", "window_start_at"),)
-        indexes = (("account", "window_start_at"),)
+        indexes = (("account_id", "window_start_at"),)
 
 
 class ProductionSchedule(Stamped):
@@ -71,7 +71,7 @@ class ProductionSchedule(Stamped):
 
     class Meta:
         table = "production_schedule"
-        indexes = (("station", "planned_start_at"),)
+        indexes = (("station_id", "planned_start_at"),)
 
 
 class NonProductionSchedule(Stamped):
@@ -95,4 +95,4 @@ class NonProductionSchedule(Stamped):
 
     class Meta:
         table = "non_production_schedule"
-        indexes = (("station", "planned_start_at"),)
+        indexes = (("station_id", "planned_start_at"),)
