@@ -1,0 +1,196 @@
+"""What the downtime analysis reads: window aggregates (SQL GROUP BY), issues, causes, schedules.
+
+Windows are summed in the database, grouped by station, analysis window and SKU, so the rows that
+reach Python are a handful per station and window whatever the number of minutes. The analysis
+windows travel as a VALUES list joined on `window_start_at` (one index range scan per window).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+
+from models.issues import Cause, Issue, IssueEvent
+from models.ranges import TimeRange
+from models.windows import NonProductionSchedule
+
+
+@dataclass(slots=True)
+class Output:
+    """Summed windows of one station, one analysis window, one SKU (None: no SKU recorded)."""
+
+    sku_id: int | None
+    good: int
+    bad: int
+    planned_ms: int
+    # Σ cycleTimeAvg x units over the windows that count for cycle times, and those units.
+    cycle_weighted: float
+    cycle_units: int
+    cycle_min: float | None
+    cycle_max: float | None
+
+
+@dataclass(slots=True)
+class IssueSpan:
+    id: int
+    station_id: int
+    type: str
+    start: datetime
+    end: datetime | None
+    excluded: bool
+    cause_code: str | None = None
+    cause_description: str | None = None
+
+
+@dataclass(slots=True)
+class NonProduction:
+    station_id: int
+    span: TimeRange
+    code: str
+    description: str
+
+
+_UNITS = "(w.production_good_count + w.production_bad_count)"
+
+
+def _placeholders(dialect: str) -> Any:
+    if dialect == "postgres":
+        return lambda n, cast="": f"${n}::{cast}" if cast else f"${n}"
+    return lambda n, cast="": "?"
+
+
+async def window_outputs(
+    *,
+    account_id: str,
+    station_ids: Sequence[int],
+    windows: Sequence[TimeRange],
+    sku_ids: Sequence[int] | None,
+    in_shift_cycle_times: bool,
+) -> dict[tuple[int, int], list[Output]]:
+    """(station id, index of the analysis window) → its outputs per SKU."""
+    if not station_ids or not windows:
+        return {}
+    conn = connections.get("default")
+    ph = _placeholders(conn.capabilities.dialect)
+    params: list[Any] = []
+
+    def bind(value: Any, cast: str = "") -> str:
+        params.append(value)
+        return str(ph(len(params), cast))
+
+    counted = f"w.cycle_time_avg IS NOT NULL AND {_UNITS} > 0" + (
+        " AND w.shift_ms > 0" if in_shift_cycle_times else ""
+    )
+    # `?` placeholders bind in textual order: the VALUES list (in the FROM clause) binds first.
+    bucket, join, where = "0", "", []
+    if len(windows) > 1:
+        rows = ", ".join(
+            f"({i}, {bind(r.start, 'timestamptz')}, {bind(r.end, 'timestamptz')})"
+            for i, r in enumerate(windows)
+        )
+        bucket = "b.column1"
+        join = (
+            f"JOIN (VALUES {rows}) AS b ON w.window_start_at >= b.column2 AND w.window_start_at < b.column3"
+        )
+    where.append(f"w.account_id = {bind(account_id)}")
+    where.append(f"w.station_id IN ({', '.join(bind(i) for i in station_ids)})")
+    if sku_ids is not None:
+        where.append(f"w.sku_id IN ({', '.join(bind(i) for i in sku_ids)})" if sku_ids else "1 = 0")
+    if len(windows) == 1:
+        where.append(f"w.window_start_at >= {bind(windows[0].start, 'timestamptz')}")
+        where.append(f"w.window_start_at < {bind(windows[0].end, 'timestamptz')}")
+    sql = (
+        f"SELECT w.station_id, {bucket} AS bucket, w.sku_id, SUM(w.production_good_count),"
+        f" SUM(w.production_bad_count), SUM(w.scheduled_production_ms),"
+        f" SUM(CASE WHEN {counted} THEN w.cycle_time_avg * {_UNITS} END),"
+        f" SUM(CASE WHEN {counted} THEN {_UNITS} END),"
+        f" MIN(CASE WHEN {counted} THEN w.cycle_time_avg END),"
+        f" MAX(CASE WHEN {counted} THEN w.cycle_time_avg END)"
+        f" FROM station_window w {join} WHERE {' AND '.join(where)}"
+        # A literal in GROUP BY would name a column position: the single window is not grouped on.
+        f" GROUP BY w.station_id, {'' if join == '' else 'b.column1, '}w.sku_id"
+    )
+    _, rows_out = await conn.execute_query(sql, params)
+    found: dict[tuple[int, int], list[Output]] = {}
+    for row in rows_out:
+        values = list(row.values()) if hasattr(row, "values") else list(row)
+        station_id, index, sku_id, good, bad, planned, weighted, units, low, high = values
+        found.setdefault((int(station_id), int(index)), []).append(
+            Output(
+                sku_id=sku_id,
+                good=int(good or 0),
+                bad=int(bad or 0),
+                planned_ms=int(planned or 0),
+                cycle_weighted=float(weighted or 0.0),
+                cycle_units=int(units or 0),
+                cycle_min=None if low is None else float(low),
+                cycle_max=None if high is None else float(high),
+            )
+        )
+    return found
+
+
+async def issue_spans(
+    *, account_id: str, station_ids: Sequence[int], span: TimeRange, sku_ids: Sequence[int] | None
+) -> list[IssueSpan]:
+    """Stop and slow issues open at any moment of `span`, with their latest cause."""
+    query = Issue.filter(
+        account_id=account_id,
+        station_id__in=list(station_ids),
+        type__in=["stop", "slow"],
+        start_at__lt=span.end,
+    )
+    if sku_ids is not None:
+        query = query.filter(sku_id__in=list(sku_ids))
+    rows = await query.values("id", "station_id", "type", "start_at", "end_at", "excluded_at")
+    found = [
+        IssueSpan(
+            r["id"], r["station_id"], r["type"], r["start_at"], r["end_at"], r["excluded_at"] is not None
+        )
+        for r in rows
+        if r["end_at"] is None or r["end_at"] > span.start
+    ]
+    if not found:
+        return []
+    events = await (
+        IssueEvent.filter(account_id=account_id, issue_id__in=[i.id for i in found], type="cause")
+        .order_by("id")
+        .values("issue_id", "cause_id")
+    )
+    latest = {e["issue_id"]: e["cause_id"] for e in events}
+    causes = {
+        c["id"]: (c["code"], c["description"])
+        for c in await Cause.filter(account_id=account_id, id__in=set(latest.values())).values(
+            "id", "code", "description"
+        )
+    }
+    for issue in found:
+        cause = causes.get(latest.get(issue.id))  # type: ignore[arg-type]  # None looks nothing up
+        if cause is not None:
+            issue.cause_code, issue.cause_description = cause
+    return found
+
+
+async def non_production(
+    *, account_id: str, station_ids: Sequence[int], span: TimeRange
+) -> list[NonProduction]:
+    """Non-production schedule entries overlapping `span`, clipped to it."""
+    rows = await NonProductionSchedule.filter(
+        account_id=account_id,
+        station_id__in=list(station_ids),
+        planned_start_at__lt=span.end,
+        planned_end_at__gt=span.start,
+    ).values("station_id", "planned_start_at", "planned_end_at", "reason__code", "reason__description")
+    return [
+        NonProduction(
+            r["station_id"],
+            TimeRange(max(r["planned_start_at"], span.start), min(r["planned_end_at"], span.end)),
+            r["reason__code"],
+            r["reason__description"],
+        )
+        for r in rows
+    ]

@@ -1,0 +1,244 @@
+"""The figures of one station over one analysis window (SPEC section 8), from already-read rows.
+
+Loops here run over issues, schedule entries and calendar ranges of one station, never over minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from models.calendar import intersect, merge, subtract, total_ms
+from models.oee import cost, count2, oee_percent, percent
+from models.ranges import TimeRange, range_view
+from models.tenancy import Station
+from resolvers.downtime_data import IssueSpan, NonProduction, Output
+from resolvers.views import View
+
+UNREPORTED = "unreported"
+
+
+@dataclass(slots=True)
+class StationContext:
+    station: Station
+    # In-shift time of the whole range, merged.
+    in_shift: list[TimeRange]
+    windows: list[TimeRange]
+    issues: list[IssueSpan] = field(default_factory=list)
+    non_production: list[NonProduction] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Time:
+    """Calendar and stop figures of one window, in ms."""
+
+    in_shift: list[TimeRange]
+    planned: list[TimeRange]
+    non_production_by_reason: dict[str, tuple[str, int]]
+    stops_by_cause: dict[str, tuple[str, int]]
+    stop_pieces: list[TimeRange]
+    stops_count: int
+
+    @property
+    def shift_ms(self) -> int:
+        return total_ms(self.in_shift)
+
+    @property
+    def planned_ms(self) -> int:
+        return total_ms(self.planned)
+
+    @property
+    def stopped_ms(self) -> int:
+        return sum(ms for _, ms in self.stops_by_cause.values())
+
+
+def station_result(
+    ctx: StationContext,
+    window: TimeRange,
+    outputs: Sequence[Output],
+    sku_cycle: dict[int, float | None],
+    now: datetime,
+) -> View:
+    station = ctx.station
+    time = _time(ctx, window, now)
+    rate = _ideal_rate(station, outputs, sku_cycle)
+    return {
+        "stationCode": station.code,
+        "stationName": station.name,
+        "stationGroupCode": station.group.code if station.group else None,
+        "stationGroupName": station.group.name if station.group else None,
+        "range": range_view(window),
+        "reliabilityData": _reliability(time),
+        "cycleTimeAnalysis": _cycle_times(station, outputs, rate),
+        "oee": _oee(station, window, time, outputs, rate),
+        "downtimes": _downtimes(ctx, window, time, now),
+    }
+
+
+def _issue_range(issue: IssueSpan, window: TimeRange, now: datetime) -> TimeRange | None:
+    """The issue clipped to the window; an ongoing one runs until now."""
+    end = issue.end if issue.end is not None else max(now, issue.start)
+    start, stop = max(issue.start, window.start), min(end, window.end)
+    return TimeRange(start, stop) if stop > start else None
+
+
+def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
+    in_shift = intersect(ctx.in_shift, window)
+    by_reason: dict[str, tuple[str, int]] = {}
+    np_spans = []
+    for entry in ctx.non_production:
+        clipped = _clip(entry.span, window)
+        if clipped is None:
+            continue
+        np_spans.append(clipped)
+        ms = total_ms(intersect(in_shift, clipped))
+        if ms:
+            description, before = by_reason.get(entry.code, (entry.description, 0))
+            by_reason[entry.code] = (description, before + ms)
+    planned = subtract(in_shift, merge(np_spans))
+    by_cause: dict[str, tuple[str, int]] = {}
+    pieces: list[TimeRange] = []
+    count = 0
+    for issue in ctx.issues:
+        if issue.type != "stop" or issue.excluded:
+            continue
+        clipped = _issue_range(issue, window, now)
+        inside = intersect(planned, clipped) if clipped else []
+        ms = total_ms(inside)
+        if not ms:
+            continue
+        count += 1
+        pieces.extend(inside)
+        code = issue.cause_code or UNREPORTED
+        description, before = by_cause.get(code, (issue.cause_description or "Unreported", 0))
+        by_cause[code] = (description, before + ms)
+    return _Time(in_shift, planned, by_reason, by_cause, merge(pieces), count)
+
+
+def _clip(span: TimeRange, window: TimeRange) -> TimeRange | None:
+    start, end = max(span.start, window.start), min(span.end, window.end)
+    return TimeRange(start, end) if end > start else None
+
+
+def _ideal_rate(
+    station: Station, outputs: Sequence[Output], sku_cycle: dict[int, float | None]
+) -> float | None:
+    """Units per second at the ideal cycle time: the SKU's (else the station's) cycle time, weighted by
+    the planned-production time each SKU ran; the station's when no window says."""
+    weight = units = 0.0
+    for out in outputs:
+        cycle = (sku_cycle.get(out.sku_id) if out.sku_id is not None else None) or station.cycle_time
+        if cycle and out.planned_ms > 0:
+            weight += out.planned_ms
+            units += out.planned_ms / cycle
+    if weight > 0:
+        return units / weight
+    return 1 / station.cycle_time if station.cycle_time else None
+
+
+def _reliability(time: _Time) -> View:
+    running = subtract(time.planned, time.stop_pieces)
+    run_ms, stopped = total_ms(running), time.stopped_ms
+    stops = time.stops_count
+    return {
+        "runningsCount": len(running),
+        "stopsCount": stops,
+        "totalRunningTime": run_ms,
+        "totalStoppedTime": stopped,
+        "mtbf": run_ms // stops if stops else None,
+        "mttr": stopped // stops if stops else None,
+    }
+
+
+def _cycle_times(station: Station, outputs: Sequence[Output], rate: float | None) -> View:
+    units = sum(o.cycle_units for o in outputs)
+    lows = [o.cycle_min for o in outputs if o.cycle_min is not None]
+    highs = [o.cycle_max for o in outputs if o.cycle_max is not None]
+    figures: View = {
+        "avg": round(sum(o.cycle_weighted for o in outputs) / units, 2) if units else None,
+        "min": round(min(lows), 2) if lows else None,
+        "max": round(max(highs), 2) if highs else None,
+        "quantity": units,
+    }
+    return {
+        **figures,
+        "default": round(1 / rate, 2) if rate else None,
+        "stations": [{"stationCode": station.code, "stationName": station.name, **figures}],
+    }
+
+
+def _oee(
+    station: Station, window: TimeRange, time: _Time, outputs: Sequence[Output], rate: float | None
+) -> View:
+    schedule_ms, shift_ms, planned_ms = window.duration_ms, time.shift_ms, time.planned_ms
+    stopped = time.stopped_ms
+    good, bad = sum(o.good for o in outputs), sum(o.bad for o in outputs)
+    target = (planned_ms - stopped) / 1000 * rate if rate is not None else None
+    availability = percent(planned_ms - stopped, planned_ms)
+    performance = percent(good + bad, target) if target is not None else None
+    quality = percent(good, good + bad)
+    cost_rate = station.idle_cost_per_minute
+    return {
+        "scheduleDuration": schedule_ms,
+        "scheduleLossDuration": schedule_ms - shift_ms,
+        "schedulePerc": percent(shift_ms, schedule_ms),
+        "productionScheduleDuration": shift_ms,
+        "productionScheduleLossDuration": shift_ms - planned_ms,
+        "productionSchedulePerc": percent(planned_ms, shift_ms),
+        "availabilityDuration": planned_ms,
+        "availabilityLossDuration": stopped,
+        "availabilityPerc": availability,
+        "performanceTargetCount": count2(target) if target is not None else None,
+        "performanceTargetLossCount": count2(max(0.0, target - good - bad)) if target is not None else None,
+        "performanceTargetPerc": performance,
+        "goodQualityCount": good,
+        "goodQualityLossCount": bad,
+        "goodQualityPerc": quality,
+        "scheduledNonProduction": _breakdown(time.non_production_by_reason, shift_ms, cost_rate),
+        "stops": _breakdown(time.stops_by_cause, planned_ms, cost_rate),
+        "oee": oee_percent(availability, performance, quality),
+    }
+
+
+def _breakdown(rows: dict[str, tuple[str, int]], base_ms: int, cost_rate: float | None) -> list[View]:
+    ordered = sorted(rows.items(), key=lambda item: (-item[1][1], item[0]))
+    return [
+        {
+            "code": code,
+            "description": description,
+            "duration": ms,
+            "cost": cost(ms, cost_rate),
+            "percent": percent(ms, base_ms),
+        }
+        for code, (description, ms) in ordered
+    ]
+
+
+def _downtimes(ctx: StationContext, window: TimeRange, time: _Time, now: datetime) -> list[View]:
+    code = ctx.station.code
+    found: list[tuple[str, str, TimeRange]] = []
+    for issue in ctx.issues:
+        clipped = _issue_range(issue, window, now) if not issue.excluded else None
+        if clipped is not None:
+            found.append((issue.type, issue.cause_code or UNREPORTED, clipped))
+    for entry in ctx.non_production:
+        clipped = _clip(entry.span, window)
+        if clipped is not None:
+            found.append(("scheduled-non-production", entry.code, clipped))
+    found.extend(("no-shift", "no-shift", gap) for gap in subtract([window], time.in_shift))
+    found.sort(key=lambda item: (item[2].start, item[0]))
+    views = []
+    for kind, reason, span in found:
+        view = range_view(span)
+        views.append(
+            {
+                "type": kind,
+                "stationCode": code,
+                "reasonCode": reason,
+                "startTimestamp": view["from"],
+                "endTimestamp": view["to"],
+                "range": view,
+            }
+        )
+    return views
