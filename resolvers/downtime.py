@@ -56,6 +56,7 @@ async def downtime_analysis(
     span = await _span(range_code, plant, stations, now, include_future)
     sku_ids = await _sku_ids(account, sku_codes) if sku_codes else None
     contexts = [_context(s, plant, span, window) for s in stations]
+    by_id = {ctx.station.id: ctx for ctx in contexts}
     ids = [s.id for s in stations]
     outputs: dict[tuple[int, int], list] = {}  # type: ignore[type-arg]  # Output lists, filled per window list
     for windows, members in _grouped(contexts):
@@ -71,10 +72,12 @@ async def downtime_analysis(
     issues = await issue_spans(account_id=account, station_ids=ids, span=span, sku_ids=sku_ids) if ids else []
     schedules = await non_production(account_id=account, station_ids=ids, span=span) if ids else []
     skus = {k.id: k.cycle_time for k in await Sku.filter(account_id=account)}
+    for found in issues:
+        by_id[found.station_id].issues.append(found)
+    for entry in schedules:
+        by_id[entry.station_id].non_production.append(entry)
     results: list[View] = []
     for ctx in contexts:
-        ctx.issues = [i for i in issues if i.station_id == ctx.station.id]
-        ctx.non_production = [n for n in schedules if n.station_id == ctx.station.id]
         for index, bucket in enumerate(ctx.windows):
             output = outputs.get((ctx.station.id, index), [])
             results.append(station_result(ctx, bucket, output, skus, now))

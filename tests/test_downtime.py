@@ -8,6 +8,7 @@ from typing import Any
 from tests.conftest import Tenant
 from tests.oee_helpers import Minute, insert_windows, iso, layout
 from tests.test_graphql import data_of, gql
+from tests.test_query_counts import StatementCounter, statements  # noqa: F401  # the fixture
 
 MONDAY = datetime(2025, 5, 5, tzinfo=UTC)
 DAY_RANGE = "2025-05-05T00:00:00Z/2025-05-06T00:00:00Z"
@@ -541,3 +542,28 @@ def test_graphql_equals_rest(tenant: Tenant) -> None:
         tenant.client, GRAPHQL, {"plant": "P", "range": "nope", "window": "none"}, headers=tenant.headers()
     )
     assert "rangecode" in response.text and response.status_code == 200
+
+
+def test_statement_count_does_not_grow_with_stations_or_windows(
+    tenant: Tenant,
+    statements: StatementCounter,  # noqa: F811  # the fixture imported above
+) -> None:
+    layout(tenant, stations=("S1",), shifts=EARLY_SHIFT)
+    issue(tenant, at(8), at(8, 10))
+    insert_windows(tenant, "S1", at(6), [Minute(good=1, cycle_time=60.0)] * 30)
+    params = f"/api/downtime?plantcode=P&rangecode={DAY_RANGE}"
+    _, one = statements.get(tenant, params)
+    _, one_daily = statements.get(tenant, params + "&aggregatewindow=hour")
+    for code in ("S2", "S3", "S4", "S5"):
+        tenant.ok(
+            tenant.post("/api/station", {"code": code, "name": code, "plantCode": "P", "groupCode": "G"})
+        )
+        event(
+            tenant, issue(tenant, at(9), at(9, 5), station=code), type="cause", causeCode="electrical.drive"
+        )
+        insert_windows(tenant, code, at(6), [Minute(good=2, cycle_time=30.0)] * 90)
+    results, many = statements.get(tenant, params)
+    _, many_daily = statements.get(tenant, params + "&aggregatewindow=hour")
+    assert len(results) == 5
+    assert len(many) == len(one), many
+    assert len(many_daily) == len(one_daily), many_daily
