@@ -82,8 +82,9 @@ async def window_outputs(
         params.append(value)
         return str(ph(len(params), cast))
 
-    counted = f"w.cycle_time_avg IS NOT NULL AND {_UNITS} > 0" + (
-        " AND w.shift_ms > 0" if in_shift_cycle_times else ""
+    # A window's cycleTimeAvg is null without output, so it alone says whether the window counts.
+    cycle = (
+        "CASE WHEN w.shift_ms > 0 THEN w.cycle_time_avg END" if in_shift_cycle_times else "w.cycle_time_avg"
     )
     # `?` placeholders bind in textual order: the VALUES list (in the FROM clause) binds first.
     bucket, join, where = "0", "", []
@@ -105,11 +106,8 @@ async def window_outputs(
         where.append(f"w.window_start_at < {bind(windows[0].end, 'timestamptz')}")
     sql = (
         f"SELECT w.station_id, {bucket} AS bucket, w.sku_id, SUM(w.production_good_count),"
-        f" SUM(w.production_bad_count), SUM(w.scheduled_production_ms),"
-        f" SUM(CASE WHEN {counted} THEN w.cycle_time_avg * {_UNITS} END),"
-        f" SUM(CASE WHEN {counted} THEN {_UNITS} END),"
-        f" MIN(CASE WHEN {counted} THEN w.cycle_time_avg END),"
-        f" MAX(CASE WHEN {counted} THEN w.cycle_time_avg END)"
+        f" SUM(w.production_bad_count), SUM(w.scheduled_production_ms), SUM({cycle} * {_UNITS}),"
+        f" SUM(CASE WHEN {cycle} IS NOT NULL THEN {_UNITS} END), MIN({cycle}), MAX({cycle})"
         f" FROM station_window w {join} WHERE {' AND '.join(where)}"
         # A literal in GROUP BY would name a column position: the single window is not grouped on.
         f" GROUP BY w.station_id, {'' if join == '' else 'b.column1, '}w.sku_id"

@@ -5,6 +5,7 @@ Loops here run over issues, schedule entries and calendar ranges of one station,
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,6 +98,7 @@ def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
             description, before = by_reason.get(entry.code, (entry.description, 0))
             by_reason[entry.code] = (description, before + ms)
     planned = subtract(in_shift, merge(np_spans))
+    ends = [r.end for r in planned]
     by_cause: dict[str, tuple[str, int]] = {}
     pieces: list[TimeRange] = []
     count = 0
@@ -104,7 +106,7 @@ def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
         if issue.type != "stop" or issue.excluded:
             continue
         clipped = _issue_range(issue, window, now)
-        inside = intersect(planned, clipped) if clipped else []
+        inside = _within(planned, ends, clipped) if clipped else []
         ms = total_ms(inside)
         if not ms:
             continue
@@ -114,6 +116,35 @@ def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
         description, before = by_cause.get(code, (issue.cause_description or "Unreported", 0))
         by_cause[code] = (description, before + ms)
     return _Time(in_shift, planned, by_reason, by_cause, merge(pieces), count)
+
+
+def _within(ranges: list[TimeRange], ends: list[datetime], span: TimeRange) -> list[TimeRange]:
+    """The parts of sorted, merged `ranges` (their `ends` alongside) inside `span`, found by bisection."""
+    out = []
+    for r in ranges[bisect_right(ends, span.start) :]:
+        if r.start >= span.end:
+            break
+        out.append(TimeRange(max(r.start, span.start), min(r.end, span.end)))
+    return out
+
+
+def _without(ranges: list[TimeRange], cuts: list[TimeRange]) -> list[TimeRange]:
+    """Sorted, merged `ranges` minus sorted, merged `cuts`, in one sweep over both."""
+    out: list[TimeRange] = []
+    index = 0
+    for r in ranges:
+        start = r.start
+        while index < len(cuts) and cuts[index].end <= start:
+            index += 1
+        probe = index
+        while probe < len(cuts) and cuts[probe].start < r.end:
+            if cuts[probe].start > start:
+                out.append(TimeRange(start, cuts[probe].start))
+            start = max(start, cuts[probe].end)
+            probe += 1
+        if start < r.end:
+            out.append(TimeRange(start, r.end))
+    return out
 
 
 def _clip(span: TimeRange, window: TimeRange) -> TimeRange | None:
@@ -138,7 +169,7 @@ def _ideal_rate(
 
 
 def _reliability(time: _Time) -> View:
-    running = subtract(time.planned, time.stop_pieces)
+    running = _without(time.planned, time.stop_pieces)
     run_ms, stopped = total_ms(running), time.stopped_ms
     stops = time.stops_count
     return {
