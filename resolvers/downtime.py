@@ -8,6 +8,7 @@ resolvers.downtime_figures.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -18,8 +19,8 @@ from models.roles import Role
 from models.tenancy import Plant, Sku, Station
 from models.timefmt import utc_now
 from resolvers.actor import Actor
-from resolvers.downtime_data import issue_spans, non_production, window_outputs
-from resolvers.downtime_figures import StationContext, station_result
+from resolvers.downtime_data import Output, issue_spans, non_production, window_outputs
+from resolvers.downtime_figures import StationContext, StationTime, station_result, station_time
 from resolvers.errors import invalid, not_found
 from resolvers.lookups import by_code
 from resolvers.views import View
@@ -55,10 +56,28 @@ async def downtime_analysis(
     stations = await _stations(account, plant, station_codes)
     span = await _span(range_code, plant, stations, now, include_future)
     sku_ids = await _sku_ids(account, sku_codes) if sku_codes else None
-    contexts = [_context(s, plant, span, window) for s in stations]
-    by_id = {ctx.station.id: ctx for ctx in contexts}
-    ids = [s.id for s in stations]
-    outputs: dict[tuple[int, int], list] = {}  # type: ignore[type-arg]  # Output lists, filled per window list
+    calendars: dict[int | None, tuple[list[TimeRange], list[TimeRange]]] = {}
+    contexts = [_context(s, plant, span, window, calendars) for s in stations]
+    # The window sums run in the database while the calendar and issue figures are worked out here.
+    reading = asyncio.ensure_future(_outputs(account, contexts, sku_ids, in_shift_averages))
+    try:
+        parts = await _station_times(account, contexts, span, sku_ids, now)
+        skus = {k.id: k.cycle_time for k in await Sku.filter(account_id=account)}
+        outputs = await reading
+    finally:
+        reading.cancel()
+    results = [
+        station_result(ctx, part, outputs.get((ctx.station.id, index), []), skus)
+        for ctx, index, part in parts
+    ]
+    return {"results": results, "range": range_view(span)}
+
+
+async def _outputs(
+    account: str, contexts: Sequence[StationContext], sku_ids: list[int] | None, in_shift: bool
+) -> dict[tuple[int, int], list[Output]]:
+    """Window sums per (station id, window index); one query per distinct list of windows."""
+    outputs: dict[tuple[int, int], list[Output]] = {}
     for windows, members in _grouped(contexts):
         outputs.update(
             await window_outputs(
@@ -66,22 +85,32 @@ async def downtime_analysis(
                 station_ids=members,
                 windows=windows,
                 sku_ids=sku_ids,
-                in_shift_cycle_times=in_shift_averages,
+                in_shift_cycle_times=in_shift,
             )
         )
-    issues = await issue_spans(account_id=account, station_ids=ids, span=span, sku_ids=sku_ids) if ids else []
-    schedules = await non_production(account_id=account, station_ids=ids, span=span) if ids else []
-    skus = {k.id: k.cycle_time for k in await Sku.filter(account_id=account)}
-    for found in issues:
+    return outputs
+
+
+async def _station_times(
+    account: str,
+    contexts: Sequence[StationContext],
+    span: TimeRange,
+    sku_ids: list[int] | None,
+    now: datetime,
+) -> list[tuple[StationContext, int, StationTime]]:
+    ids = [ctx.station.id for ctx in contexts]
+    if not ids:
+        return []
+    by_id = {ctx.station.id: ctx for ctx in contexts}
+    for found in await issue_spans(account_id=account, station_ids=ids, span=span, sku_ids=sku_ids):
         by_id[found.station_id].issues.append(found)
-    for entry in schedules:
+    for entry in await non_production(account_id=account, station_ids=ids, span=span):
         by_id[entry.station_id].non_production.append(entry)
-    results: list[View] = []
-    for ctx in contexts:
-        for index, bucket in enumerate(ctx.windows):
-            output = outputs.get((ctx.station.id, index), [])
-            results.append(station_result(ctx, bucket, output, skus, now))
-    return {"results": results, "range": range_view(span)}
+    return [
+        (ctx, index, station_time(ctx, bucket, now))
+        for ctx in contexts
+        for index, bucket in enumerate(ctx.windows)
+    ]
 
 
 async def _stations(account: str, plant: Plant, codes: Sequence[str]) -> list[Station]:
@@ -125,15 +154,26 @@ async def _sku_ids(account: str, codes: Sequence[str]) -> list[int]:
     return list(rows.values())
 
 
-def _context(station: Station, plant: Plant, span: TimeRange, window: AggregateWindow) -> StationContext:
-    shifts = shifts_from_json(station.group.shifts) if station.group is not None else []
-    windows = buckets(
-        window, span, timezone=plant.timezone, day_start_hour=plant.day_start_hour, shifts=shifts
-    )
-    if len(windows) > MAX_BUCKETS:
-        raise invalid("aggregatewindow", f"{len(windows)} windows per station; at most {MAX_BUCKETS}")
+def _context(
+    station: Station,
+    plant: Plant,
+    span: TimeRange,
+    window: AggregateWindow,
+    calendars: dict[int | None, tuple[list[TimeRange], list[TimeRange]]],
+) -> StationContext:
+    """The station's in-shift time and analysis windows; stations of one group share them (`calendars`)."""
+    calendar = calendars.get(station.group_id)
+    if calendar is None:
+        shifts = shifts_from_json(station.group.shifts) if station.group is not None else []
+        windows = buckets(
+            window, span, timezone=plant.timezone, day_start_hour=plant.day_start_hour, shifts=shifts
+        )
+        if len(windows) > MAX_BUCKETS:
+            raise invalid("aggregatewindow", f"{len(windows)} windows per station; at most {MAX_BUCKETS}")
+        calendar = calendars[station.group_id] = (shift_ranges(shifts, plant.timezone, span), windows)
+    in_shift, windows = calendar
     return StationContext(
-        station=station, in_shift=shift_ranges(shifts, plant.timezone, span), windows=windows
+        station=station, in_shift=in_shift, windows=windows, in_shift_ends=[r.end for r in in_shift]
     )
 
 

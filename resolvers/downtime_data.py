@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from tortoise import connections
+from tortoise.expressions import Q
 
-from models.issues import Cause, Issue, IssueEvent
+from models.issues import Issue, IssueEvent
 from models.ranges import TimeRange
 from models.windows import NonProductionSchedule
 
@@ -136,40 +137,42 @@ async def issue_spans(
     *, account_id: str, station_ids: Sequence[int], span: TimeRange, sku_ids: Sequence[int] | None
 ) -> list[IssueSpan]:
     """Stop and slow issues open at any moment of `span`, with their latest cause."""
+    open_in_span = Q(start_at__lt=span.end) & (Q(end_at__isnull=True) | Q(end_at__gt=span.start))
     query = Issue.filter(
-        account_id=account_id,
-        station_id__in=list(station_ids),
-        type__in=["stop", "slow"],
-        start_at__lt=span.end,
+        open_in_span, account_id=account_id, station_id__in=list(station_ids), type__in=["stop", "slow"]
     )
     if sku_ids is not None:
         query = query.filter(sku_id__in=list(sku_ids))
     rows = await query.values("id", "station_id", "type", "start_at", "end_at", "excluded_at")
-    found = [
-        IssueSpan(
-            r["id"], r["station_id"], r["type"], r["start_at"], r["end_at"], r["excluded_at"] is not None
-        )
-        for r in rows
-        if r["end_at"] is None or r["end_at"] > span.start
-    ]
-    if not found:
+    if not rows:
         return []
-    events = await (
-        IssueEvent.filter(account_id=account_id, issue_id__in=[i.id for i in found], type="cause")
-        .order_by("id")
-        .values("issue_id", "cause_id")
+    # The same issues' cause events, found through the issue (no list of thousands of ids), oldest first.
+    on_issue = Q(issue__start_at__lt=span.end) & (
+        Q(issue__end_at__isnull=True) | Q(issue__end_at__gt=span.start)
     )
-    latest = {e["issue_id"]: e["cause_id"] for e in events}
-    causes = {
-        c["id"]: (c["code"], c["description"])
-        for c in await Cause.filter(account_id=account_id, id__in=set(latest.values())).values(
-            "id", "code", "description"
+    events = (
+        await IssueEvent.filter(
+            on_issue, account_id=account_id, type="cause", issue__station_id__in=list(station_ids)
         )
-    }
-    for issue in found:
-        cause = causes.get(latest.get(issue.id))  # type: ignore[arg-type]  # None looks nothing up
-        if cause is not None:
-            issue.cause_code, issue.cause_description = cause
+        .order_by("id")
+        .values("issue_id", "cause__code", "cause__description")
+    )
+    latest = {e["issue_id"]: (e["cause__code"], e["cause__description"]) for e in events}
+    found = []
+    for r in rows:
+        code, description = latest.get(r["id"], (None, None))
+        found.append(
+            IssueSpan(
+                r["id"],
+                r["station_id"],
+                r["type"],
+                r["start_at"],
+                r["end_at"],
+                r["excluded_at"] is not None,
+                code,
+                description,
+            )
+        )
     return found
 
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
-from models.calendar import intersect, merge, subtract, total_ms
+from models.durations import format_duration
 from models.oee import cost, count2, oee_percent, percent
 from models.ranges import TimeRange, range_view
 from models.tenancy import Station
@@ -18,6 +20,15 @@ from resolvers.downtime_data import IssueSpan, NonProduction, Output
 from resolvers.views import View
 
 UNREPORTED = "unreported"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+class Span(NamedTuple):
+    """[start, end) in UTC like TimeRange, without its checks: the per-issue loops make many."""
+
+    start: datetime
+    end: datetime
 
 
 @dataclass(slots=True)
@@ -27,6 +38,7 @@ class StationContext:
     in_shift: list[TimeRange]
     windows: list[TimeRange]
     issues: list[IssueSpan] = field(default_factory=list)
+    in_shift_ends: list[datetime] = field(default_factory=list)
     non_production: list[NonProduction] = field(default_factory=list)
 
 
@@ -34,35 +46,44 @@ class StationContext:
 class _Time:
     """Calendar and stop figures of one window, in ms."""
 
-    in_shift: list[TimeRange]
-    planned: list[TimeRange]
+    in_shift: list[Span]
+    planned: list[Span]
     non_production_by_reason: dict[str, tuple[str, int]]
     stops_by_cause: dict[str, tuple[str, int]]
-    stop_pieces: list[TimeRange]
+    stop_pieces: list[Span]
     stops_count: int
 
     @property
     def shift_ms(self) -> int:
-        return total_ms(self.in_shift)
+        return _span_ms(self.in_shift)
 
     @property
     def planned_ms(self) -> int:
-        return total_ms(self.planned)
+        return _span_ms(self.planned)
 
     @property
     def stopped_ms(self) -> int:
         return sum(ms for _, ms in self.stops_by_cause.values())
 
 
-def station_result(
-    ctx: StationContext,
-    window: TimeRange,
-    outputs: Sequence[Output],
-    sku_cycle: dict[int, float | None],
-    now: datetime,
-) -> View:
-    station = ctx.station
+@dataclass(slots=True)
+class StationTime:
+    """What one station and window owe to the calendar and issues alone (no window rows)."""
+
+    window: TimeRange
+    time: _Time
+    downtimes: list[View]
+
+
+def station_time(ctx: StationContext, window: TimeRange, now: datetime) -> StationTime:
     time = _time(ctx, window, now)
+    return StationTime(window, time, _downtimes(ctx, window, time, now))
+
+
+def station_result(
+    ctx: StationContext, part: StationTime, outputs: Sequence[Output], sku_cycle: dict[int, float | None]
+) -> View:
+    station, window, time = ctx.station, part.window, part.time
     rate = _ideal_rate(station, outputs, sku_cycle)
     return {
         "stationCode": station.code,
@@ -73,19 +94,20 @@ def station_result(
         "reliabilityData": _reliability(time),
         "cycleTimeAnalysis": _cycle_times(station, outputs, rate),
         "oee": _oee(station, window, time, outputs, rate),
-        "downtimes": _downtimes(ctx, window, time, now),
+        "downtimes": part.downtimes,
     }
 
 
-def _issue_range(issue: IssueSpan, window: TimeRange, now: datetime) -> TimeRange | None:
+def _issue_range(issue: IssueSpan, window: TimeRange, now: datetime) -> Span | None:
     """The issue clipped to the window; an ongoing one runs until now."""
     end = issue.end if issue.end is not None else max(now, issue.start)
     start, stop = max(issue.start, window.start), min(end, window.end)
-    return TimeRange(start, stop) if stop > start else None
+    return Span(start, stop) if stop > start else None
 
 
 def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
-    in_shift = intersect(ctx.in_shift, window)
+    in_shift = _within(ctx.in_shift, ctx.in_shift_ends, Span(window.start, window.end))
+    shift_ends = [r.end for r in in_shift]
     by_reason: dict[str, tuple[str, int]] = {}
     np_spans = []
     for entry in ctx.non_production:
@@ -93,21 +115,21 @@ def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
         if clipped is None:
             continue
         np_spans.append(clipped)
-        ms = total_ms(intersect(in_shift, clipped))
+        ms = _span_ms(_within(in_shift, shift_ends, clipped))
         if ms:
             description, before = by_reason.get(entry.code, (entry.description, 0))
             by_reason[entry.code] = (description, before + ms)
-    planned = subtract(in_shift, merge(np_spans))
+    planned = _without(in_shift, _merged(np_spans))
     ends = [r.end for r in planned]
     by_cause: dict[str, tuple[str, int]] = {}
-    pieces: list[TimeRange] = []
+    pieces: list[Span] = []
     count = 0
     for issue in ctx.issues:
         if issue.type != "stop" or issue.excluded:
             continue
-        clipped = _issue_range(issue, window, now)
-        inside = _within(planned, ends, clipped) if clipped else []
-        ms = total_ms(inside)
+        stop = _issue_range(issue, window, now)
+        inside = _within(planned, ends, stop) if stop else []
+        ms = _span_ms(inside)
         if not ms:
             continue
         count += 1
@@ -115,22 +137,34 @@ def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
         code = issue.cause_code or UNREPORTED
         description, before = by_cause.get(code, (issue.cause_description or "Unreported", 0))
         by_cause[code] = (description, before + ms)
-    return _Time(in_shift, planned, by_reason, by_cause, merge(pieces), count)
+    return _Time(in_shift, planned, by_reason, by_cause, _merged(pieces), count)
 
 
-def _within(ranges: list[TimeRange], ends: list[datetime], span: TimeRange) -> list[TimeRange]:
+def _within(ranges: Sequence[TimeRange | Span], ends: list[datetime], span: Span) -> list[Span]:
     """The parts of sorted, merged `ranges` (their `ends` alongside) inside `span`, found by bisection."""
     out = []
-    for r in ranges[bisect_right(ends, span.start) :]:
+    for index in range(bisect_right(ends, span.start), len(ranges)):
+        r = ranges[index]
         if r.start >= span.end:
             break
-        out.append(TimeRange(max(r.start, span.start), min(r.end, span.end)))
+        out.append(Span(max(r.start, span.start), min(r.end, span.end)))
     return out
 
 
-def _without(ranges: list[TimeRange], cuts: list[TimeRange]) -> list[TimeRange]:
+def _merged(spans: Sequence[Span]) -> list[Span]:
+    out: list[Span] = []
+    for s in sorted(spans):
+        if out and s.start <= out[-1].end:
+            if s.end > out[-1].end:
+                out[-1] = Span(out[-1].start, s.end)
+        else:
+            out.append(s)
+    return out
+
+
+def _without(ranges: Sequence[TimeRange | Span], cuts: Sequence[TimeRange | Span]) -> list[Span]:
     """Sorted, merged `ranges` minus sorted, merged `cuts`, in one sweep over both."""
-    out: list[TimeRange] = []
+    out: list[Span] = []
     index = 0
     for r in ranges:
         start = r.start
@@ -139,17 +173,21 @@ def _without(ranges: list[TimeRange], cuts: list[TimeRange]) -> list[TimeRange]:
         probe = index
         while probe < len(cuts) and cuts[probe].start < r.end:
             if cuts[probe].start > start:
-                out.append(TimeRange(start, cuts[probe].start))
+                out.append(Span(start, cuts[probe].start))
             start = max(start, cuts[probe].end)
             probe += 1
         if start < r.end:
-            out.append(TimeRange(start, r.end))
+            out.append(Span(start, r.end))
     return out
 
 
-def _clip(span: TimeRange, window: TimeRange) -> TimeRange | None:
+def _clip(span: TimeRange, window: TimeRange) -> Span | None:
     start, end = max(span.start, window.start), min(span.end, window.end)
-    return TimeRange(start, end) if end > start else None
+    return Span(start, end) if end > start else None
+
+
+def _span_ms(spans: Sequence[TimeRange | Span]) -> int:
+    return sum((s.end - s.start) // _MS for s in spans)
 
 
 def _ideal_rate(
@@ -170,7 +208,7 @@ def _ideal_rate(
 
 def _reliability(time: _Time) -> View:
     running = _without(time.planned, time.stop_pieces)
-    run_ms, stopped = total_ms(running), time.stopped_ms
+    run_ms, stopped = _span_ms(running), time.stopped_ms
     stops = time.stops_count
     return {
         "runningsCount": len(running),
@@ -248,20 +286,20 @@ def _breakdown(rows: dict[str, tuple[str, int]], base_ms: int, cost_rate: float 
 
 def _downtimes(ctx: StationContext, window: TimeRange, time: _Time, now: datetime) -> list[View]:
     code = ctx.station.code
-    found: list[tuple[str, str, TimeRange]] = []
+    found: list[tuple[datetime, str, str, TimeRange | Span]] = []
     for issue in ctx.issues:
         clipped = _issue_range(issue, window, now) if not issue.excluded else None
         if clipped is not None:
-            found.append((issue.type, issue.cause_code or UNREPORTED, clipped))
+            found.append((clipped.start, issue.type, issue.cause_code or UNREPORTED, clipped))
     for entry in ctx.non_production:
-        clipped = _clip(entry.span, window)
-        if clipped is not None:
-            found.append(("scheduled-non-production", entry.code, clipped))
-    found.extend(("no-shift", "no-shift", gap) for gap in subtract([window], time.in_shift))
-    found.sort(key=lambda item: (item[2].start, item[0]))
+        np_clipped = _clip(entry.span, window)
+        if np_clipped is not None:
+            found.append((np_clipped.start, "scheduled-non-production", entry.code, np_clipped))
+    found.extend((gap.start, "no-shift", "no-shift", gap) for gap in _without([window], time.in_shift))
+    found.sort(key=lambda item: (item[0], item[1]))
     views = []
-    for kind, reason, span in found:
-        view = range_view(span)
+    for _, kind, reason, span in found:
+        view = _range_view(span.start, span.end)
         views.append(
             {
                 "type": kind,
@@ -273,3 +311,35 @@ def _downtimes(ctx: StationContext, window: TimeRange, time: _Time, now: datetim
             }
         )
     return views
+
+
+def _range_view(start: datetime, end: datetime) -> View:
+    """models.ranges.range_view of [start, end), built without a TimeRange (thousands per answer)."""
+    start_ms, end_ms = (start - _EPOCH) // _MS, (end - _EPOCH) // _MS
+    return {
+        "from": start_ms,
+        "to": end_ms,
+        "duration": end_ms - start_ms,
+        "fromIso": _iso(start),
+        "toIso": _iso(end),
+        "durationFormatted": _formatted(end_ms - start_ms),
+    }
+
+
+def _iso(moment: datetime) -> str:
+    """models.timefmt.iso_ms: the date part is worked out once per day, the time by arithmetic."""
+    ms = (moment - _EPOCH) // _MS
+    day, in_day = divmod(ms, 86_400_000)
+    seconds, milli = divmod(in_day, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{_date_prefix(day)}{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _date_prefix(day: int) -> str:
+    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+
+
+# Stop lengths repeat: the words for a duration are worked out once.
+_formatted = lru_cache(maxsize=4096)(format_duration)
