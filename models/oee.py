@@ -18,8 +18,10 @@ from models.ranges import MAX_SHIFT_HOURS, Shift, TimeRange, shift_occurrence
 
 AggregateWindow = Literal["none", "hour", "day", "week", "shift"]
 AGGREGATE_WINDOWS: tuple[AggregateWindow, ...] = ("none", "hour", "day", "week", "shift")
-# One analysis answers at most this many windows per station (an hourly year is 8,784).
+# One analysis answers at most this many windows per station (an hourly year is 8,784), and at most
+# MAX_RESULTS results in all (stations x windows): beyond that an answer is megabytes nobody reads.
 MAX_BUCKETS = 10_000
+MAX_RESULTS = 20_000
 
 
 def percent(part: float, base: float) -> float | None:

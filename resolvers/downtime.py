@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from models.calendar import shift_ranges, shifts_from_json
-from models.oee import MAX_BUCKETS, AggregateWindow, buckets
+from models.oee import MAX_BUCKETS, MAX_RESULTS, AggregateWindow, buckets
 from models.ranges import RangeError, TimeRange, range_view, resolve_range
 from models.roles import Role
 from models.tenancy import Plant, Sku, Station
@@ -58,6 +58,11 @@ async def downtime_analysis(
     sku_ids = await _sku_ids(account, sku_codes) if sku_codes else None
     calendars: dict[int | None, tuple[list[TimeRange], list[TimeRange]]] = {}
     contexts = [_context(s, plant, span, window, calendars) for s in stations]
+    count = sum(len(ctx.windows) for ctx in contexts)
+    if count > MAX_RESULTS:
+        raise invalid(
+            "aggregatewindow", f"{count} results (stations x windows); at most {MAX_RESULTS}: ask for fewer"
+        )
     # The window sums run in the database while the calendar and issue figures are worked out here.
     reading = asyncio.ensure_future(_outputs(account, contexts, sku_ids, in_shift_averages))
     try:
