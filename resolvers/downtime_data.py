@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import connections
-from tortoise.expressions import Q
 
-from models.issues import Issue, IssueEvent
 from models.ranges import TimeRange
 from models.windows import NonProductionSchedule
 
@@ -136,44 +134,66 @@ async def window_outputs(
 async def issue_spans(
     *, account_id: str, station_ids: Sequence[int], span: TimeRange, sku_ids: Sequence[int] | None
 ) -> list[IssueSpan]:
-    """Stop and slow issues open at any moment of `span`, with their latest cause."""
-    open_in_span = Q(start_at__lt=span.end) & (Q(end_at__isnull=True) | Q(end_at__gt=span.start))
-    query = Issue.filter(
-        open_in_span, account_id=account_id, station_id__in=list(station_ids), type__in=["stop", "slow"]
+    """Stop and slow issues open at any moment of `span`, with their latest cause.
+
+    Plain SQL: thousands of issues per month of a plant, and model instances would cost more than
+    the figures made from them.
+    """
+    conn = connections.get("default")
+    ph = _placeholders(conn.capabilities.dialect)
+    params: list[Any] = []
+
+    def bind(value: Any, cast: str = "") -> str:
+        params.append(value)
+        return str(ph(len(params), cast))
+
+    where = (
+        f"i.account_id = {bind(account_id)} AND i.station_id IN ({', '.join(bind(i) for i in station_ids)})"
+        f" AND i.start_at < {bind(span.end, 'timestamptz')}"
+        f" AND (i.end_at IS NULL OR i.end_at > {bind(span.start, 'timestamptz')})"
     )
     if sku_ids is not None:
-        query = query.filter(sku_id__in=list(sku_ids))
-    rows = await query.values("id", "station_id", "type", "start_at", "end_at", "excluded_at")
+        where += f" AND i.sku_id IN ({', '.join(bind(i) for i in sku_ids)})" if sku_ids else " AND 1 = 0"
+    issue_sql = (
+        "SELECT i.id, i.station_id, i.type, i.start_at, i.end_at, i.excluded_at"
+        f" FROM issue i WHERE {where} AND i.type IN ('stop', 'slow')"
+    )
+    _, rows = await conn.execute_query(issue_sql, params)
     if not rows:
         return []
-    # The same issues' cause events, found through the issue (no list of thousands of ids), oldest first.
-    on_issue = Q(issue__start_at__lt=span.end) & (
-        Q(issue__end_at__isnull=True) | Q(issue__end_at__gt=span.start)
+    # The same issues' cause events, oldest first: the last one seen per issue is its cause.
+    cause_sql = (
+        "SELECT e.issue_id, c.code, c.description FROM issue_event e"
+        " JOIN issue i ON i.id = e.issue_id JOIN cause c ON c.id = e.cause_id"
+        f" WHERE {where} AND e.type = 'cause' ORDER BY e.id"
     )
-    events = (
-        await IssueEvent.filter(
-            on_issue, account_id=account_id, type="cause", issue__station_id__in=list(station_ids)
-        )
-        .order_by("id")
-        .values("issue_id", "cause__code", "cause__description")
-    )
-    latest = {e["issue_id"]: (e["cause__code"], e["cause__description"]) for e in events}
+    _, events = await conn.execute_query(cause_sql, params)
+    latest = {int(e[0]): (e[1], e[2]) for e in events}
     found = []
     for r in rows:
-        code, description = latest.get(r["id"], (None, None))
+        issue_id, station_id, kind, start, end, excluded = tuple(r)
+        code, description = latest.get(int(issue_id), (None, None))
         found.append(
             IssueSpan(
-                r["id"],
-                r["station_id"],
-                r["type"],
-                r["start_at"],
-                r["end_at"],
-                r["excluded_at"] is not None,
+                int(issue_id),
+                int(station_id),
+                kind,
+                _moment(start),
+                _moment(end),
+                excluded is not None,
                 code,
                 description,
             )
         )
     return found
+
+
+def _moment(value: Any) -> Any:
+    """A timestamp column as an aware UTC datetime (SQLite hands back the stored ISO text)."""
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return value
 
 
 async def non_production(

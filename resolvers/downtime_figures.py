@@ -76,8 +76,14 @@ class StationTime:
 
 
 def station_time(ctx: StationContext, window: TimeRange, now: datetime) -> StationTime:
-    time = _time(ctx, window, now)
-    return StationTime(window, time, _downtimes(ctx, window, time, now))
+    # Excluded issues are neither downtime nor loss; the others are cut to the window once.
+    cut = [
+        (issue, span)
+        for issue in ctx.issues
+        if not issue.excluded and (span := _issue_range(issue, window, now))
+    ]
+    time = _time(ctx, window, cut)
+    return StationTime(window, time, _downtimes(ctx, window, time, cut))
 
 
 def station_result(
@@ -105,7 +111,7 @@ def _issue_range(issue: IssueSpan, window: TimeRange, now: datetime) -> Span | N
     return Span(start, stop) if stop > start else None
 
 
-def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
+def _time(ctx: StationContext, window: TimeRange, cut: list[tuple[IssueSpan, Span]]) -> _Time:
     in_shift = _within(ctx.in_shift, ctx.in_shift_ends, Span(window.start, window.end))
     shift_ends = [r.end for r in in_shift]
     by_reason: dict[str, tuple[str, int]] = {}
@@ -124,11 +130,10 @@ def _time(ctx: StationContext, window: TimeRange, now: datetime) -> _Time:
     by_cause: dict[str, tuple[str, int]] = {}
     pieces: list[Span] = []
     count = 0
-    for issue in ctx.issues:
-        if issue.type != "stop" or issue.excluded:
+    for issue, stop in cut:
+        if issue.type != "stop":
             continue
-        stop = _issue_range(issue, window, now)
-        inside = _within(planned, ends, stop) if stop else []
+        inside = _within(planned, ends, stop)
         ms = _span_ms(inside)
         if not ms:
             continue
@@ -284,13 +289,13 @@ def _breakdown(rows: dict[str, tuple[str, int]], base_ms: int, cost_rate: float 
     ]
 
 
-def _downtimes(ctx: StationContext, window: TimeRange, time: _Time, now: datetime) -> list[View]:
+def _downtimes(
+    ctx: StationContext, window: TimeRange, time: _Time, cut: list[tuple[IssueSpan, Span]]
+) -> list[View]:
     code = ctx.station.code
-    found: list[tuple[datetime, str, str, TimeRange | Span]] = []
-    for issue in ctx.issues:
-        clipped = _issue_range(issue, window, now) if not issue.excluded else None
-        if clipped is not None:
-            found.append((clipped.start, issue.type, issue.cause_code or UNREPORTED, clipped))
+    found: list[tuple[datetime, str, str, TimeRange | Span]] = [
+        (span.start, issue.type, issue.cause_code or UNREPORTED, span) for issue, span in cut
+    ]
     for entry in ctx.non_production:
         np_clipped = _clip(entry.span, window)
         if np_clipped is not None:
@@ -320,25 +325,21 @@ def _range_view(start: datetime, end: datetime) -> View:
         "from": start_ms,
         "to": end_ms,
         "duration": end_ms - start_ms,
-        "fromIso": _iso(start),
-        "toIso": _iso(end),
+        "fromIso": _iso(start_ms),
+        "toIso": _iso(end_ms),
         "durationFormatted": _formatted(end_ms - start_ms),
     }
 
 
-def _iso(moment: datetime) -> str:
-    """models.timefmt.iso_ms: the date part is worked out once per day, the time by arithmetic."""
-    ms = (moment - _EPOCH) // _MS
-    day, in_day = divmod(ms, 86_400_000)
-    seconds, milli = divmod(in_day, 1000)
-    minutes, second = divmod(seconds, 60)
-    hour, minute = divmod(minutes, 60)
-    return f"{_date_prefix(day)}{hour:02d}:{minute:02d}:{second:02d}.{milli:03d}Z"
+def _iso(ms: int) -> str:
+    """models.timefmt.iso_ms of epoch ms: the text up to the minute is worked out once per minute."""
+    minute, in_minute = divmod(ms, 60_000)
+    return f"{_minute_prefix(minute)}{in_minute // 1000:02d}.{in_minute % 1000:03d}Z"
 
 
-@lru_cache(maxsize=1024)
-def _date_prefix(day: int) -> str:
-    return (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
+@lru_cache(maxsize=65_536)
+def _minute_prefix(minute: int) -> str:
+    return (_EPOCH + timedelta(minutes=minute)).strftime("%Y-%m-%dT%H:%M:")
 
 
 # Stop lengths repeat: the words for a duration are worked out once.
