@@ -16,6 +16,7 @@ ChangeKind = Literal[
     "station",
     "sku",
     "non_production_reason",
+    "schedule",
     "issue",
     "cause",
 ]

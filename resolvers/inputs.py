@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -26,6 +26,8 @@ Timestamp = Annotated[datetime, Strict(False)]
 DetectionMode = Literal["off", "production-cycle", "utilisation"]
 UserRole = Literal["read-only", "operator", "member", "supervisor", "admin"]
 KeyRole = Literal["read-only", "operator", "member", "supervisor", "admin", "device"]
+
+MAX_SCHEDULE_SPAN = timedelta(days=400)
 
 # Fields a client may echo back from a GET when it posts the object again (read-modify-write).
 _READ_ONLY = frozenset({"id", "accountId", "createdAt", "updatedAt"})
@@ -104,6 +106,36 @@ class SkuIn(Body):
 class NonProductionReasonIn(Body):
     code: Code
     description: Name
+
+
+class ScheduleIn(Body):
+    """A production run (`skuCode`) or a non-production entry (`nonProductionReasonCode`), never both."""
+
+    stationCode: Code
+    skuCode: Code | None = None
+    nonProductionReasonCode: Code | None = None
+    plannedStartAt: Timestamp
+    plannedEndAt: Timestamp
+    plannedQuantity: Annotated[int, Field(ge=0, le=10**9)] | None = None
+
+    @field_validator("plannedStartAt", "plannedEndAt")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone offset or Z (e.g. 2025-05-29T06:00:00.000Z)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScheduleIn:
+        if (self.skuCode is None) == (self.nonProductionReasonCode is None):
+            raise ValueError("give exactly one of skuCode (production) or nonProductionReasonCode")
+        if self.nonProductionReasonCode is not None and self.plannedQuantity is not None:
+            raise ValueError("plannedQuantity belongs to production schedules (skuCode) only")
+        if self.plannedEndAt <= self.plannedStartAt:
+            raise ValueError("plannedEndAt must be after plannedStartAt")
+        if self.plannedEndAt - self.plannedStartAt > MAX_SCHEDULE_SPAN:
+            raise ValueError(f"a schedule entry spans at most {MAX_SCHEDULE_SPAN.days} days")
+        return self
 
 
 class UserIn(Body):

@@ -27,6 +27,7 @@ from resolvers.authentication import Authenticator
 from resolvers.errors import DomainError
 from rest_compat.auth import client_address, presented_credentials
 from schema.context import Context
+from schema.downtime import DowntimeQuery
 from schema.errors import DomainErrors
 from schema.mutations import CauseMutation, IssueMutation
 from schema.preferences import PreferenceMutation, PreferenceQuery
@@ -43,7 +44,7 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type
-class Query(TenancyQuery, IssueQuery, PreferenceQuery):
+class Query(TenancyQuery, IssueQuery, PreferenceQuery, DowntimeQuery):
     pass
 
 

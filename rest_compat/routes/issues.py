@@ -1,17 +1,17 @@
-"""The Issue page of the seeds: /api/issue…, causes, CSVs; /api/downtime is declared here too."""
+"""The Issue page of the seeds: /api/issue…, causes, CSVs, and the /api/downtime analysis."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 from starlette.responses import Response
 
-from resolvers import causes, issue_events, issues
-from resolvers.errors import DomainError, ErrorCode
+from resolvers import causes, downtime, issue_events, issues
 from resolvers.inputs import CauseCode, CauseIn, Code, IssueEventIn, IssueIn
 from rest_compat.csv_out import csv_response
 from rest_compat.endpoint import Call, endpoint
+from rest_compat.responses import results
 from rest_compat.routes.queries import Query
 
 RangeCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -141,13 +141,34 @@ async def post_issue_event(call: Call) -> object:
     return None
 
 
+class DowntimeQuery(Query):
+    plantcode: Code
+    rangecode: RangeCode
+    stationcodes: StationCodes = Field(default_factory=list)
+    skucodes: Annotated[list[Code], Field(max_length=500)] = Field(default_factory=list)
+    aggregatewindow: Literal["none", "hour", "day", "week", "shift"] = "none"
+    includefuture: bool = False
+    inshiftaverages: bool = False
+
+
 @endpoint(
     "GET",
     "/api/downtime",
-    "Downtime and OEE analysis (not available yet in this version)",
+    "OEE and downtime analysis per station (and per hour, day, week or shift)",
     tag="Issue",
+    query=DowntimeQuery,
     envelope="raw",
-    extra_responses={501: "Not implemented yet"},
 )
 async def get_downtime(call: Call) -> Response:
-    raise DomainError(ErrorCode.NOT_IMPLEMENTED, "downtime analysis is not available in this version yet")
+    q = call.query
+    answer = await downtime.downtime_analysis(
+        actor=call.actor,
+        plant_code=q.plantcode,
+        range_code=q.rangecode,
+        station_codes=q.stationcodes,
+        sku_codes=q.skucodes,
+        aggregate_window=q.aggregatewindow,
+        include_future=q.includefuture,
+        in_shift_averages=q.inshiftaverages,
+    )
+    return results(answer["results"], range=answer["range"])

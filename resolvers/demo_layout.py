@@ -1,0 +1,120 @@
+"""The demo plant layout: 2 station groups with shifts, 8 stations, SKUs, non-production reasons and a
+week of schedules (production runs, daily breaks, one planned maintenance per station). Idempotent:
+rows are upserted by code and a schedule entry that is already there (or overlaps one) is skipped.
+
+History (signals, windows, issues) is not made here: it goes through the signal pipeline.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from models.roles import Role
+from models.tenancy import Plant
+from models.timefmt import utc_now
+from resolvers.actor import Actor
+from resolvers.catalog import upsert_non_production_reason, upsert_sku
+from resolvers.errors import DomainError, ErrorCode
+from resolvers.inputs import NonProductionReasonIn, ScheduleIn, SkuIn, StationGroupIn, StationIn
+from resolvers.lookups import by_code
+from resolvers.plants import upsert_station_group
+from resolvers.schedules import create_schedule
+from resolvers.stations import upsert_station
+
+WEEKDAY_SHIFTS = [{"weekDay": d, "startHour": start, "duration": 8} for d in range(5) for start in (6, 14)]
+GROUPS = {
+    "assembly": ("Assembly", ["ASM-01", "ASM-02", "ASM-03", "ASM-04"]),
+    "packing": ("Packing", ["PCK-01", "PCK-02", "PCK-03", "PCK-04"]),
+}
+SKUS = [("WIDGET-S", "Widget small", 20.0), ("WIDGET-L", "Widget large", 35.0), ("GADGET", "Gadget", 45.0)]
+REASONS = [("maintenance", "Planned maintenance"), ("break", "Break"), ("no-orders", "No orders")]
+DAYS = 7
+# Local wall-clock hours of a shift day: runs around a daily break, maintenance cutting one afternoon.
+_BREAK = (12.0, 12.5)
+_MAINTENANCE = (14.0, 16.0)
+
+
+async def demo_layout(*, actor: Actor, plant_code: str, now: datetime | None = None) -> dict[str, int]:
+    """Create what is missing of the layout in the plant; answers how many schedule entries it added."""
+    actor.require(Role.SUPERVISOR)
+    plant = await by_code(Plant, "plant", account_id=actor.account_id, code=plant_code)
+    for code, name, cycle in SKUS:
+        await upsert_sku(actor=actor, data=SkuIn(code=code, name=name, cycleTime=cycle))
+    for code, description in REASONS:
+        await upsert_non_production_reason(
+            actor=actor, data=NonProductionReasonIn(code=code, description=description)
+        )
+    stations: list[str] = []
+    for group_code, (group_name, codes) in GROUPS.items():
+        await upsert_station_group(
+            actor=actor,
+            data=StationGroupIn.model_validate(
+                {"code": group_code, "name": group_name, "plantCode": plant.code, "shifts": WEEKDAY_SHIFTS}
+            ),
+        )
+        for index, code in enumerate(codes):
+            await upsert_station(
+                actor=actor,
+                data=StationIn.model_validate(
+                    {
+                        "code": code,
+                        "name": f"{group_name} {index + 1}",
+                        "plantCode": plant.code,
+                        "groupCode": group_code,
+                        "cycleTime": 20 + 5 * index,
+                        "downtimeDetectionMode": "production-cycle",
+                        "idleCostPerMinute": 12.5,
+                    }
+                ),
+            )
+            stations.append(code)
+    added = 0
+    for entry in _schedule(
+        stations, ZoneInfo(plant.timezone), (now or utc_now()).astimezone(ZoneInfo(plant.timezone)).date()
+    ):
+        try:
+            await create_schedule(actor=actor, data=entry)
+            added += 1
+        except DomainError as exc:
+            if exc.code != ErrorCode.CONFLICT:
+                raise
+    return {"stations": len(stations), "schedulesAdded": added}
+
+
+def _schedule(stations: list[str], zone: ZoneInfo, today: date) -> list[ScheduleIn]:
+    """Entries for the weekdays of the last DAYS local days up to today."""
+    entries: list[ScheduleIn] = []
+    for back in range(DAYS - 1, -1, -1):
+        day = today - timedelta(days=back)
+        if day.weekday() >= 5:
+            continue
+        for index, station in enumerate(stations):
+            sku = SKUS[(index + day.toordinal()) % len(SKUS)][0]
+            maintenance_day = day.weekday() == index % 5
+            runs = [(6.0, _BREAK[0])]
+            runs += (
+                [(_BREAK[1], _MAINTENANCE[0]), (_MAINTENANCE[1], 22.0)]
+                if maintenance_day
+                else [(_BREAK[1], 22.0)]
+            )
+            for start, end in runs:
+                entries.append(_entry(station, day, zone, start, end, skuCode=sku))
+            entries.append(_entry(station, day, zone, *_BREAK, nonProductionReasonCode="break"))
+            if maintenance_day:
+                entries.append(
+                    _entry(station, day, zone, *_MAINTENANCE, nonProductionReasonCode="maintenance")
+                )
+    return entries
+
+
+def _entry(station: str, day: date, zone: ZoneInfo, start: float, end: float, **kind: str) -> ScheduleIn:
+    midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
+    return ScheduleIn.model_validate(
+        {
+            "stationCode": station,
+            "plannedStartAt": midnight + timedelta(hours=start),
+            "plannedEndAt": midnight + timedelta(hours=end),
+            **kind,
+        }
+    )
