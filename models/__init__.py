@@ -11,5 +11,6 @@ MODEL_MODULES = [
     "models.issues",
     "models.notifications",
     "models.windows",
+    "models.signals",
 ]
 MIGRATIONS_MODULE = "models.migrations"

@@ -37,6 +37,11 @@ class StationWindow(Model):
     electrical_kwh = fields.FloatField(null=True)
     rssi_avg = fields.FloatField(null=True)
     is_alive = fields.BooleanField(default=False)
+    # Signals applied to this minute, and how many carried line speed and RSSI: averages merge across
+    # batches (and instances) by weight.
+    signal_count = fields.IntField(default=0)
+    line_speed_samples = fields.IntField(default=0)
+    rssi_samples = fields.IntField(default=0)
     # SKU running at the end of the minute (changeovers split output by the last code seen).
     sku: fields.ForeignKeyNullableRelation[Sku] = fields.ForeignKeyField(
         "andon.Sku", related_name="windows", null=True, on_delete=fields.SET_NULL
@@ -46,7 +51,7 @@ class StationWindow(Model):
     class Meta:
         table = "station_window"
         unique_together = (("station", "window_start_at"),)
-        indexes = (("account", "window_start_at"),)
+        indexes = (("account_id", "window_start_at"),)
 
 
 class ProductionSchedule(Stamped):
@@ -71,7 +76,7 @@ class ProductionSchedule(Stamped):
 
     class Meta:
         table = "production_schedule"
-        indexes = (("station", "planned_start_at"),)
+        indexes = (("station_id", "planned_start_at"),)
 
 
 class NonProductionSchedule(Stamped):
@@ -95,4 +100,4 @@ class NonProductionSchedule(Stamped):
 
     class Meta:
         table = "non_production_schedule"
-        indexes = (("station", "planned_start_at"),)
+        indexes = (("station_id", "planned_start_at"),)

@@ -33,6 +33,7 @@ from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
 from schema.response_cache import cached_answer
 from schema.scalars import SCALARS
+from schema.signals import SignalQuery
 from schema.subscriptions import Subscription
 
 MAX_DEPTH = 10
@@ -41,7 +42,7 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type
-class Query(TenancyQuery, IssueQuery, PreferenceQuery):
+class Query(TenancyQuery, IssueQuery, PreferenceQuery, SignalQuery):
     pass
 
 

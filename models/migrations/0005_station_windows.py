@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('planned_start_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('planned_end_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'non_production_schedule', 'app': 'andon', 'indexes': [Index(fields=['station', 'planned_start_at'])], 'pk_attr': 'id', 'table_description': 'Planned time without production (maintenance, breaks): never downtime.'},
+            options={'table': 'non_production_schedule', 'app': 'andon', 'indexes': [Index(fields=['station_id', 'planned_start_at'])], 'pk_attr': 'id', 'table_description': 'Planned time without production (maintenance, breaks): never downtime.'},
             bases=['Stamped'],
         ),
         ops.CreateModel(
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('planned_end_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('planned_quantity', fields.IntField(null=True)),
             ],
-            options={'table': 'production_schedule', 'app': 'andon', 'indexes': [Index(fields=['station', 'planned_start_at'])], 'pk_attr': 'id', 'table_description': 'A planned production run of one SKU on one station.'},
+            options={'table': 'production_schedule', 'app': 'andon', 'indexes': [Index(fields=['station_id', 'planned_start_at'])], 'pk_attr': 'id', 'table_description': 'A planned production run of one SKU on one station.'},
             bases=['Stamped'],
         ),
         ops.CreateModel(
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
                 ('is_alive', fields.BooleanField(default=False)),
                 ('sku', fields.ForeignKeyField('andon.Sku', source_field='sku_id', null=True, db_constraint=True, to_field='id', related_name='windows', on_delete=OnDelete.SET_NULL)),
             ],
-            options={'table': 'station_window', 'app': 'andon', 'unique_together': (('station', 'window_start_at'),), 'indexes': [Index(fields=['account', 'window_start_at'])], 'pk_attr': 'id', 'table_description': 'One station, one minute. Written by signal ingestion in batches, idempotent on replay.'},
+            options={'table': 'station_window', 'app': 'andon', 'unique_together': (('station', 'window_start_at'),), 'indexes': [Index(fields=['account_id', 'window_start_at'])], 'pk_attr': 'id', 'table_description': 'One station, one minute. Written by signal ingestion in batches, idempotent on replay.'},
             bases=['Model'],
         ),
     ]

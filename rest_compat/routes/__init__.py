@@ -1,5 +1,5 @@
 """Importing this package registers every /api path (rest_compat.endpoint.ENDPOINTS)."""
 
-from rest_compat.routes import admin, catalog, identity, issues, meta, plants, preferences, stations
+from rest_compat.routes import admin, catalog, identity, issues, meta, plants, preferences, signals, stations
 
-__all__ = ["admin", "catalog", "identity", "issues", "meta", "plants", "preferences", "stations"]
+__all__ = ["admin", "catalog", "identity", "issues", "meta", "plants", "preferences", "signals", "stations"]

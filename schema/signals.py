@@ -1,0 +1,54 @@
+"""GraphQL: per-minute station windows (SPEC section 7)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import signal_api
+from schema.context import Context
+from schema.scalars import Long
+from schema.types import FromView
+
+
+@strawberry.type
+class StationWindow(FromView):
+    stationCode: str
+    windowStartAt: str
+    windowStartTimestamp: Long
+    totalMs: int
+    shiftMs: int
+    scheduledProductionMs: int
+    scheduledNonProductionMs: int
+    productiveMs: int
+    downtimeMs: int
+    productionGoodCount: int
+    productionBadCount: int
+    cycleTimeAvg: float | None
+    lineSpeedAvg: float | None
+    electricalKwh: float | None
+    rssiAvg: float | None
+    isAlive: bool
+    skuCode: str | None
+    signalCount: int
+
+
+@strawberry.type
+class SignalQuery:
+    @strawberry.field(description="Per-minute windows of the stations over a range (default: the last hour).")
+    async def station_windows(
+        self,
+        info: Info,
+        station_codes: list[str] | None = None,
+        range_code: str | None = None,
+        plant_code: str | None = None,
+    ) -> list[StationWindow]:
+        context: Context = info.context
+        context.cacheable = False  # windows fill in every second
+        views = await signal_api.list_station_windows(
+            actor=context.caller(),
+            station_codes=station_codes or (),
+            range_code=range_code,
+            plant_code=plant_code,
+        )
+        return [StationWindow.from_view(v) for v in views]
