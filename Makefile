@@ -48,7 +48,7 @@ bench: install
 
 # ruff is not a test dependency; it is installed into the venv the first time lint runs.
 lint: install
-	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q '.[dev]'
+	test -x $(VENV)/bin/ruff || $(PY) -m pip install -q -e '.[dev]'
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check gateway models resolvers rest_compat realtime schema notifications tests bench
 	$(VENV)/bin/mypy gateway models resolvers rest_compat realtime schema

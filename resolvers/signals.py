@@ -144,6 +144,8 @@ async def _locked_states(signals: Sequence[Signal], station_ids: list[int]) -> d
                     "first_signal_at": at,
                     "last_signal_at": at,
                     "closed_until": minute_of(at),
+                    # What it read before its first signal; the timer publishes the change to running.
+                    "status": "offline",
                 },
             )
         states = {s.station_id: s for s in await query}

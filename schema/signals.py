@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from resolvers import signal_api
+from resolvers.station_status import station_statuses
 from schema.context import Context
 from schema.scalars import Long
 from schema.types import FromView
@@ -52,3 +56,16 @@ class SignalQuery:
             plant_code=plant_code,
         )
         return [StationWindow.from_view(v) for v in views]
+
+
+async def status_of(info: Info, code: str) -> str:
+    """A station's live status, fetched once per request for every station the result shows."""
+    context: Context = info.context
+    context.cacheable = False  # changes with the clock, not with a change of the account's data
+
+    async def batch(codes: Sequence[str]) -> list[str]:
+        found = await station_statuses(actor=context.caller(), station_codes=codes)
+        return [str(found.get(c, {}).get("status") or "offline") for c in codes]
+
+    loader: DataLoader[str, str] = context.loader("station_status", lambda: DataLoader(batch))
+    return await loader.load(code)
