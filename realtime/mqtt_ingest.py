@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +32,8 @@ TOPIC = "busroot/v2/+/signals/+"
 SHARE_GROUP = "andon"
 _TOPIC_RE = re.compile(r"^busroot/v2/([a-z0-9][a-z0-9-]{0,39})/signals/([a-zA-Z0-9_-]{1,32})$")
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+# No message for this long while some wait: the broker is likely waiting for acknowledgements.
+IDLE_GAP_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class MqttIngest:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._first_pending = self._last_received = 0.0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="mqtt-ingest")
@@ -129,10 +133,17 @@ class MqttIngest:
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _flush_every(self) -> None:
+        """Flush after flush_seconds, or sooner once messages stop coming: the broker sends at most
+        max_inflight_messages unacknowledged ones (Mosquitto: 20 by default), then waits for our acks."""
+        gap = min(IDLE_GAP_SECONDS, self.options.flush_seconds)
         while True:
-            await asyncio.sleep(self.options.flush_seconds)
-            async with self._lock:
-                await self._flush_locked()
+            await asyncio.sleep(gap)
+            if not self._pending:
+                continue
+            now = time.monotonic()
+            if now - self._first_pending >= self.options.flush_seconds or now - self._last_received >= gap:
+                async with self._lock:
+                    await self._flush_locked()
 
     async def _flush_locked(self) -> None:
         if not self._pending:
@@ -159,6 +170,9 @@ class MqttIngest:
         if signal is None:
             self._ack(mid)  # dropped for good: redelivery would not make it valid
             return
+        self._last_received = time.monotonic()
+        if not self._pending:
+            self._first_pending = self._last_received
         self._pending.append((signal, mid))
         if len(self._pending) >= self.options.batch_max:
             async with self._lock:

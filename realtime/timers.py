@@ -46,13 +46,6 @@ class Ticker:
             await asyncio.sleep(self._interval)
 
 
-def escalation_ticker(interval: float = 1.0) -> Ticker:
-    async def job(now: datetime) -> None:
-        await escalate_due_issues(now=now)
-
-    return Ticker("escalation-timer", job, interval)
-
-
 def leadership(
     *, offline_after: float, window_grace: float, lease_ttl: float, lease_renew: float
 ) -> Leadership:
