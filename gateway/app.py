@@ -24,9 +24,10 @@ from notifications.scheduler import NotificationSchedule
 from notifications.sender import OutboxSender
 from realtime.bus import Bus, LocalBus
 from realtime.hub import ChangeHub
+from realtime.mqtt_ingest import MqttIngest, MqttOptions
 from realtime.redis_bus import RedisBus
 from realtime.sockets import LiveSockets
-from realtime.timers import Ticker, escalation_ticker
+from realtime.timers import Ticker, leader_ticker, leadership
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
@@ -49,19 +50,38 @@ def build_bus(settings: Settings) -> Bus:
     return RedisBus(settings.redis_url) if settings.redis_url else LocalBus()
 
 
-def _probes(settings: Settings, bus: Bus) -> dict[str, probes.Probe]:
+def _probes(settings: Settings, bus: Bus, ingest: MqttIngest | None) -> dict[str, probes.Probe]:
     async def bus_state() -> str:
         return bus.state()
+
+    async def ingest_state() -> str:
+        # The ingestion's own connection: its state is what matters, no extra probe connection needed.
+        return ingest.state if ingest is not None else "disabled"
 
     return {
         "database": probes.cached(probes.database, 2.0),
         "bus": bus_state,
-        "mqtt": probes.cached(probes.mqtt(settings.mqtt_url)) if settings.mqtt_url else probes.disabled(),
+        "mqtt": ingest_state,
         # Without ANDON_SMTP_URL mail goes to the outbox folder: that folder is the mailer then.
         "mailer": probes.cached(probes.smtp(settings.smtp_url))
         if settings.smtp_url
         else probes.cached(probes.outbox_folder(settings.outbox_dir)),
     }
+
+
+def _mqtt_ingest(settings: Settings) -> MqttIngest | None:
+    if not settings.mqtt_url:
+        return None
+    return MqttIngest(
+        MqttOptions(
+            url=settings.mqtt_url,
+            client_id=settings.mqtt_client_id,
+            shared=settings.mqtt_shared,
+            flush_seconds=settings.mqtt_flush_seconds,
+            batch_max=settings.mqtt_batch_max,
+            max_payload_bytes=settings.mqtt_max_payload_bytes,
+        )
+    )
 
 
 def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette's lifespan protocol
@@ -86,8 +106,17 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             await bus.start()
             install_publisher(bus)
             install_read_cache(read_cache)
-            escalations = escalation_ticker(settings.timer_interval_seconds)
-            escalations.start()
+            lead = leadership(
+                offline_after=settings.offline_after_seconds,
+                window_grace=settings.window_close_grace_seconds,
+                lease_ttl=settings.lease_ttl_seconds,
+                lease_renew=settings.lease_renew_seconds,
+            )
+            timers = leader_ticker(lead, settings.timer_interval_seconds)
+            timers.start()
+            ingest = _mqtt_ingest(settings)
+            if ingest is not None:
+                ingest.start()
             sender = OutboxSender(
                 lambda: build_mailer(settings.smtp_url, settings.outbox_dir),
                 poll_seconds=settings.mail_poll_seconds,
@@ -107,11 +136,16 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             app.state.authenticator = authenticator
             app.state.hub = hub
             app.state.sockets = sockets
-            app.state.probes = _probes(settings, bus)
+            app.state.probes = _probes(settings, bus, ingest)
+            app.state.leadership = lead
+            app.state.ingest = ingest
             try:
                 yield
             finally:
-                await escalations.stop()
+                if ingest is not None:
+                    await ingest.stop()
+                await timers.stop()
+                await lead.resign()
                 for timer in mail_timers:
                     await timer.stop()
                 await sender.stop()

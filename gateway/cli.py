@@ -127,6 +127,7 @@ def demo() -> None:
 
     key = asyncio.run(prepare())
     base = f"http://{settings.host}:{settings.port}"
+    _simulate_in_background(base, key, settings.mqtt_url)
     typer.echo(
         f"\nAndon demo\n  API:      {base}/api/station\n  OpenAPI:  {base}/api/openapi.json\n"
         f"  Health:   {base}/api/health\n  API key:  {key}\n\n"
@@ -134,6 +135,65 @@ def demo() -> None:
     )
     sys.stdout.flush()
     _serve(settings)
+
+
+def _simulate_in_background(base_url: str, api_key: str, mqtt_url: str | None) -> None:
+    """The demo's stations, simulated from a daemon thread once the gateway serves (it ends with the process)."""
+    import threading
+
+    from gateway.simulator import simulate, wait_until_serving
+
+    async def feed() -> None:
+        await wait_until_serving(base_url)
+        await simulate(base_url=base_url, api_key=api_key, mqtt_url=mqtt_url, first_stopped=240.0)
+
+    def target() -> None:
+        try:
+            asyncio.run(feed())
+        except BaseException:  # a daemon thread: log, never take the server down
+            logging.getLogger("andon").exception("the demo simulator stopped")
+
+    threading.Thread(target=target, name="demo-simulator", daemon=True).start()
+
+
+@app.command()
+def simulate(
+    api_key: Annotated[
+        str, typer.Option(envvar="ANDON_SIMULATE_API_KEY", help="An admin or device key of the account")
+    ],
+    url: Annotated[
+        str | None, typer.Option(help="Gateway base URL (default: http://ANDON_HOST:ANDON_PORT)")
+    ] = None,
+    plant: Annotated[
+        str | None, typer.Option(help="Plant code (default: every station of the account)")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(help="Seconds to run (default: until Ctrl-C)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run")] = None,
+    first_stopped: Annotated[
+        float, typer.Option(help="Seconds the first station starts stopped (0: none)")
+    ] = 240.0,
+) -> None:
+    """Simulate a plant's stations: cycles with jitter, micro-stops, long stops with error codes, SKU
+    changeovers. Over HTTP, or MQTT when ANDON_MQTT_URL is set."""
+    from gateway.simulator import simulate as run_simulation
+
+    settings = _settings()
+    base = url or f"http://{settings.host}:{settings.port}"
+    try:
+        sent = asyncio.run(
+            run_simulation(
+                base_url=base,
+                api_key=api_key,
+                plant_code=plant,
+                mqtt_url=settings.mqtt_url,
+                duration=duration,
+                seed=seed,
+                first_stopped=first_stopped,
+            )
+        )
+    except KeyboardInterrupt:
+        return
+    typer.echo(f"sent {sent} signals")
 
 
 @account_app.command("create")

@@ -1,4 +1,5 @@
-"""The demo account `andon demo` creates: a plant, two groups, eight stations and a fresh API key."""
+"""The demo account `andon demo` creates: a plant, two groups, eight stations, two SKUs, the default
+causes and a fresh API key."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from models.tenancy import Account
 from resolvers.accounts import create_account
 from resolvers.actor import SYSTEM_ACCOUNT, Actor
 from resolvers.api_keys import issue_api_key
-from resolvers.inputs import NewAccountIn, StationGroupIn, StationIn
+from resolvers.catalog import upsert_sku
+from resolvers.inputs import NewAccountIn, SkuIn, StationGroupIn, StationIn
 from resolvers.plants import upsert_station_group
+from resolvers.seed import seed_run
 from resolvers.stations import upsert_station
 
 DEMO_ACCOUNT = "demo"
@@ -17,10 +20,13 @@ DEMO_DOMAIN = "demo.andon.local"
 DEMO_KEY_NAME = "demo key"
 _SYSTEM = Actor(account_id=SYSTEM_ACCOUNT, role=Role.ADMIN, via="system")
 _WEEKDAY_SHIFTS = [{"weekDay": d, "startHour": 6, "duration": 16} for d in range(5)]
+# Assembly runs around the clock (so the demo shows live stops whenever it starts); packing works
+# weekday shifts and reads idle outside them.
 _LAYOUT = {
-    "assembly": ("Assembly", ["ASM-01", "ASM-02", "ASM-03", "ASM-04"]),
-    "packing": ("Packing", ["PCK-01", "PCK-02", "PCK-03", "PCK-04"]),
+    "assembly": ("Assembly", ["ASM-01", "ASM-02", "ASM-03", "ASM-04"], []),
+    "packing": ("Packing", ["PCK-01", "PCK-02", "PCK-03", "PCK-04"], _WEEKDAY_SHIFTS),
 }
+_SKUS = {"WIDGET-A": "Widget A", "WIDGET-B": "Widget B"}
 
 
 async def ensure_demo_account() -> str:
@@ -43,11 +49,14 @@ async def ensure_demo_account() -> str:
 
 
 async def _layout(actor: Actor) -> None:
-    for group_code, (group_name, stations) in _LAYOUT.items():
+    await seed_run(actor=actor)
+    for code, name in _SKUS.items():
+        await upsert_sku(actor=actor, data=SkuIn.model_validate({"code": code, "name": name}))
+    for group_code, (group_name, stations, shifts) in _LAYOUT.items():
         await upsert_station_group(
             actor=actor,
             data=StationGroupIn.model_validate(
-                {"code": group_code, "name": group_name, "plantCode": "demo-plant", "shifts": _WEEKDAY_SHIFTS}
+                {"code": group_code, "name": group_name, "plantCode": "demo-plant", "shifts": shifts}
             ),
         )
         for index, code in enumerate(stations):
@@ -59,7 +68,8 @@ async def _layout(actor: Actor) -> None:
                         "name": f"{group_name} {index + 1}",
                         "plantCode": "demo-plant",
                         "groupCode": group_code,
-                        "cycleTime": 20 + 5 * index,
+                        # ASM-01 (10 s, a stop after 15 s) is the one the simulator starts stopped.
+                        "cycleTime": 10 + 5 * index,
                         "downtimeDetectionMode": "production-cycle",
                         "idleCostPerMinute": 12.5,
                     }

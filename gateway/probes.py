@@ -7,9 +7,8 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-import aiomqtt
 import aiosmtplib
 from tortoise import connections
 
@@ -38,26 +37,6 @@ async def database() -> str:
     except Exception as exc:  # report any failure as the state, never raise from health
         return f"error: {type(exc).__name__}: {exc}"
     return "ok"
-
-
-def mqtt(url: str) -> Probe:
-    parts = urlsplit(url)
-
-    async def probe() -> str:
-        try:
-            async with aiomqtt.Client(
-                hostname=parts.hostname or "127.0.0.1",
-                port=parts.port or (8883 if parts.scheme == "mqtts" else 1883),
-                username=unquote(parts.username) if parts.username else None,
-                password=unquote(parts.password) if parts.password else None,
-                timeout=_TIMEOUT,
-                tls_params=aiomqtt.TLSParameters() if parts.scheme == "mqtts" else None,
-            ):
-                return "ok"
-        except Exception as exc:
-            return f"error: {exc}"
-
-    return probe
 
 
 def smtp(url: str) -> Probe:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
@@ -61,10 +61,27 @@ class Settings(BaseSettings):
     credential_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
     # Upper bound on how long a cached configuration list (stations…) is served without a fresh read.
     read_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
-    # How often clock-driven work (automatic escalation) checks its deadlines.
+    # How often clock-driven work (stop detection, live status, window closing, automatic escalation)
+    # checks its deadlines: detection latency after a threshold is at most about this.
     timer_interval_seconds: Annotated[float, Field(ge=0.05, le=5)] = (
-        1.0  # ≤ 5: escalations are due within 5 s
+        0.5  # ≤ 5: escalations are due within 5 s; 0.5 keeps detection within 1 s
     )
+    # The lease that lets one instance run the clock-driven work: held for ttl, renewed every renew.
+    lease_ttl_seconds: Annotated[float, Field(ge=1, le=60)] = 6.0
+    lease_renew_seconds: Annotated[float, Field(ge=0.1, le=30)] = 2.0
+    # A station with no signal for this long is offline.
+    offline_after_seconds: Annotated[float, Field(ge=1, le=86_400)] = 600.0
+    # A minute's window is closed (time fields computed) this long after it ended.
+    window_close_grace_seconds: Annotated[float, Field(ge=0, le=300)] = 2.0
+    # MQTT ingestion: `$share/andon/…` subscription when several instances share the broker.
+    mqtt_shared: bool = False
+    # Fixed per instance so the broker keeps its persistent session (and QoS 1 messages) across restarts.
+    mqtt_client_id: Annotated[str, Field(min_length=1, max_length=64)] = "andon-gateway"
+    # Signals are applied in batches: at most this often, or sooner once mqtt_batch_max are waiting.
+    mqtt_flush_seconds: Annotated[float, Field(ge=0.01, le=10)] = 0.5
+    mqtt_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    # Larger payloads are counted and dropped without decoding.
+    mqtt_max_payload_bytes: Annotated[int, Field(ge=256, le=1024 * 1024)] = 64 * 1024
 
     # Mail (docs/notifications.md): how often the outbox sender looks for due emails besides being woken,
     # the cap of its retry backoff while the SMTP server is down, and how often daily summaries are checked.
@@ -98,6 +115,14 @@ class Settings(BaseSettings):
     @classmethod
     def _mqtt(cls, value: str | None) -> str | None:
         return _check_scheme(value, ("mqtt", "mqtts"), "mqtt://user:pass@127.0.0.1:1883")
+
+    @field_validator("lease_renew_seconds")
+    @classmethod
+    def _renew_before_expiry(cls, value: float, info: ValidationInfo) -> float:
+        ttl = info.data.get("lease_ttl_seconds")
+        if ttl is not None and value * 2 > ttl:
+            raise ValueError("must be at most half of ANDON_LEASE_TTL_SECONDS")
+        return value
 
     @field_validator("smtp_url")
     @classmethod

@@ -12,5 +12,6 @@ MODEL_MODULES = [
     "models.notifications",
     "models.windows",
     "models.outbox",
+    "models.signals",
 ]
 MIGRATIONS_MODULE = "models.migrations"

@@ -37,6 +37,11 @@ class StationWindow(Model):
     electrical_kwh = fields.FloatField(null=True)
     rssi_avg = fields.FloatField(null=True)
     is_alive = fields.BooleanField(default=False)
+    # Signals applied to this minute, and how many carried line speed and RSSI: averages merge across
+    # batches (and instances) by weight.
+    signal_count = fields.IntField(default=0)
+    line_speed_samples = fields.IntField(default=0)
+    rssi_samples = fields.IntField(default=0)
     # SKU running at the end of the minute (changeovers split output by the last code seen).
     sku: fields.ForeignKeyNullableRelation[Sku] = fields.ForeignKeyField(
         "andon.Sku", related_name="windows", null=True, on_delete=fields.SET_NULL

@@ -1,4 +1,4 @@
-"""Clock-driven work: checks escalation deadlines every second, whatever requests arrive."""
+"""Clock-driven work: detection, window closing, live status and escalation, whatever requests arrive."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from models.timefmt import utc_now
+from realtime.leader import Leadership
+from resolvers.detection import detect_issues, refresh_statuses
 from resolvers.escalation import escalate_due_issues
+from resolvers.window_closing import close_windows
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,31 @@ class Ticker:
             await asyncio.sleep(self._interval)
 
 
-def escalation_ticker(interval: float = 1.0) -> Ticker:
-    async def job(now: datetime) -> None:
+def leadership(
+    *, offline_after: float, window_grace: float, lease_ttl: float, lease_renew: float
+) -> Leadership:
+    """The lease-guarded jobs: each runs on one instance at a time (see docs/signals.md)."""
+
+    async def detect(now: datetime) -> None:
+        await detect_issues(now=now)
+
+    async def statuses(now: datetime) -> None:
+        await refresh_statuses(now=now, offline_after=timedelta(seconds=offline_after))
+
+    async def windows(now: datetime) -> None:
+        await close_windows(now=now, grace=timedelta(seconds=window_grace))
+
+    async def escalate(now: datetime) -> None:
         await escalate_due_issues(now=now)
 
-    return Ticker("escalation-timer", job, interval)
+    jobs = [
+        ("detection", detect),
+        ("station-status", statuses),
+        ("window-closing", windows),
+        ("escalation", escalate),
+    ]
+    return Leadership(jobs, ttl=lease_ttl, renew=lease_renew)
+
+
+def leader_ticker(lead: Leadership, interval: float) -> Ticker:
+    return Ticker("leader-timer", lead.tick, interval)

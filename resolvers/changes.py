@@ -19,6 +19,8 @@ ChangeKind = Literal[
     "schedule",
     "issue",
     "cause",
+    # A station's live status changed (entity: the station code); nothing cached depends on it.
+    "station_status",
 ]
 CHANGE_KINDS: frozenset[str] = frozenset(get_args(ChangeKind))
 

@@ -35,6 +35,7 @@ from schema.queries import IssueQuery, TenancyQuery
 from schema.response_cache import cached_answer
 from schema.scalars import SCALARS
 from schema.shared_feeds import SharedFeeds
+from schema.signals import SignalQuery
 from schema.subscriptions import Subscription
 from schema.transport import GatewayTransportWS
 
@@ -44,7 +45,7 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type
-class Query(TenancyQuery, IssueQuery, PreferenceQuery, DowntimeQuery):
+class Query(TenancyQuery, IssueQuery, PreferenceQuery, DowntimeQuery, SignalQuery):
     pass
 
 

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from resolvers import issue_feed, issues, stations
 from resolvers.errors import invalid
+from resolvers.station_status import station_statuses
 from schema import types
 from schema.context import Context
 from schema.scalars import Long
@@ -89,22 +90,40 @@ class Subscription:
             listener.close()
 
     @strawberry.subscription(
-        description="Live station status (running, stopped, idle, offline) as it changes."
+        description="Live station status (running, stopped, idle, offline): the current status of every "
+        "matching station on subscribe, then each change."
     )
     async def station_status_changed(
         self, info: Info, plant_code: str | None = None, station_codes: list[str] | None = None
     ) -> AsyncGenerator[StationStatus, None]:
-        # Status changes are published by signal ingestion, which is not part of this version yet: the
-        # subscription is accepted (clients can be written against it) and sends nothing until then.
+        from realtime.hub import RESYNC
+
         ctx = _context(info)
-        ctx.caller()
+        codes = await _board_stations(ctx, station_codes or [], plant_code)
         listener = ctx.listen()
         try:
+            sent: dict[str, tuple[str, str | None]] = {}
+            wanted: list[str] = codes
             while True:
-                await listener.next()
+                current = await station_statuses(actor=ctx.caller(), station_codes=wanted)
+                for code, row in sorted(current.items()):
+                    value = (str(row["status"]), row["at"])
+                    if sent.get(code) != value:
+                        sent[code] = value
+                        yield StationStatus(stationCode=code, status=value[0], at=value[1] or "")
+                change = await listener.next()
+                while not (
+                    change is RESYNC
+                    or (change.kind == "station_status" and _matches(change.entity_id, codes))
+                ):
+                    change = await listener.next()
+                wanted = codes if change is RESYNC else [str(change.entity_id)]
         finally:
             listener.close()
-        yield StationStatus(stationCode="", status="", at="")  # unreachable: marks an async generator
+
+
+def _matches(code: object, codes: list[str]) -> bool:
+    return not codes or code in codes
 
 
 async def _board_stations(ctx: Context, station_codes: list[str], plant_code: str | None) -> list[str]:

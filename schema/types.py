@@ -211,6 +211,14 @@ class Station(FromView):
 
         return await group_by_code(info, self.groupCode) if self.groupCode else None
 
+    @strawberry.field(
+        description="Live status: running, stopped, idle (out of shift or non-production) or offline."
+    )
+    async def status(self, info: Info) -> str:
+        from schema.signals import status_of
+
+        return await status_of(info, self.code)
+
     @strawberry.field(description="The station's newest ongoing issue, null while it runs without one.")
     async def current_issue(self, info: Info) -> Issue | None:
         from schema.loaders import ongoing_by_station

@@ -9,7 +9,19 @@ from rest_compat.routes import (
     plants,
     preferences,
     schedules,
+    signals,
     stations,
 )
 
-__all__ = ["admin", "catalog", "identity", "issues", "meta", "plants", "preferences", "schedules", "stations"]
+__all__ = [
+    "admin",
+    "catalog",
+    "identity",
+    "issues",
+    "meta",
+    "plants",
+    "preferences",
+    "schedules",
+    "signals",
+    "stations",
+]

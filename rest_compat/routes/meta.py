@@ -6,6 +6,7 @@ import asyncio
 
 from starlette.responses import Response
 
+from resolvers.signal_stats import STATS
 from rest_compat.endpoint import ENDPOINTS, Call, endpoint
 from rest_compat.openapi import build_openapi
 from rest_compat.responses import JSON
@@ -24,7 +25,10 @@ async def get_health(call: Call) -> Response:
     values = await asyncio.gather(*(probe() for probe in probes.values()))
     state = dict(zip(probes, values, strict=True))
     healthy = state.get("database") == "ok"
-    body = {"status": "ok" if healthy else "degraded", **state}
+    body: dict[str, object] = {"status": "ok" if healthy else "degraded", **state}
+    # Signal counters of this instance (dropped by kind) and whether it runs the clock-driven work.
+    lead = getattr(call.request.app.state, "leadership", None)
+    body["signals"] = {**STATS.snapshot(), "timers": "leader" if lead and lead.leading else "standby"}
     # The same object at top level (for probes) and as `result` (for envelope-reading clients).
     return JSON({"isSuccess": healthy, **body, "result": body}, status_code=200 if healthy else 503)
 

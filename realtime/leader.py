@@ -1,0 +1,64 @@
+"""The clock-driven work that must run on exactly one gateway instance, guarded by a database lease."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+
+from models.timefmt import utc_now
+from resolvers.leases import hold_lease, release_lease
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "timers"
+Job = Callable[[datetime], Awaitable[object]]
+
+
+def instance_id() -> str:
+    """Unique per process: host, pid and a random suffix (a restarted process is a new holder)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Leadership:
+    """Runs the jobs only while this instance holds the lease; renews it every `renew` seconds."""
+
+    def __init__(
+        self, jobs: Sequence[tuple[str, Job]], *, ttl: float, renew: float, holder: str | None = None
+    ) -> None:
+        self.holder = holder or instance_id()
+        self._jobs = jobs
+        self._ttl = timedelta(seconds=ttl)
+        self._renew = renew
+        self._held_until = 0.0  # monotonic deadline up to which the lease is ours without asking
+        self.leading = False
+
+    async def tick(self, now: datetime) -> None:
+        if not await self._hold(now):
+            return
+        for name, job in self._jobs:
+            try:
+                await job(now)
+            except Exception:
+                log.exception("%s failed; retrying next tick", name)
+
+    async def _hold(self, now: datetime) -> bool:
+        if self.leading and time.monotonic() < self._held_until:
+            return True
+        started = time.monotonic()
+        held = await hold_lease(name=LEASE_NAME, holder=self.holder, now=now, ttl=self._ttl)
+        if held != self.leading:
+            log.info("%s the %s lease (%s)", "took" if held else "lost", LEASE_NAME, self.holder)
+        self.leading = held
+        # Renew well before expiry: the deadline counts from before the round trip.
+        self._held_until = started + self._renew if held else 0.0
+        return held
+
+    async def resign(self) -> None:
+        if self.leading:
+            await release_lease(name=LEASE_NAME, holder=self.holder, now=utc_now())
+            self.leading = False

@@ -1,0 +1,177 @@
+"""Timer-driven stop and slow detection (SPEC section 7) and live station status.
+
+Runs on the instance holding the detection lease. Each opening re-checks the station under its state
+row lock, with the ongoing-issue check in the same transaction: an overlap of two leaders (a lease
+taken over while the old holder was still finishing a tick) still opens one issue per stop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from models.calendar import contains, total_ms
+from models.issues import Issue
+from models.ranges import TimeRange
+from models.signals import StationState
+from models.tenancy import Sku, Station
+from resolvers.changes import Change, publish
+from resolvers.planned import Calendar, calendars
+from resolvers.system_issues import open_issue, set_cause
+
+log = logging.getLogger(__name__)
+
+DETECTED_MODES = ("production-cycle", "utilisation")
+# Planned time is looked for at most this far back: a station silent for longer opens its stop at the
+# start of that look-back (it is offline long since; its shift edges bound the downtime anyway).
+LOOKBACK = timedelta(days=1)
+DEFAULT_MULTIPLIER = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class SkuRules:
+    cycle_time: float | None
+    multiplier: float | None
+
+
+def _stop_threshold(station: Station, sku: SkuRules | None) -> timedelta | None:
+    """How long without output is a stop: multiplier x cycle time, SKU values first."""
+    if station.downtime_detection_mode == "utilisation":
+        minutes = station.utilisation_downtime_threshold
+        return timedelta(minutes=minutes) if minutes else None
+    cycle = (sku.cycle_time if sku else None) or station.cycle_time
+    if not cycle:
+        return None
+    multiplier = (
+        (sku.multiplier if sku else None)
+        or station.downtime_duration_threshold_multiplier
+        or DEFAULT_MULTIPLIER
+    )
+    return timedelta(seconds=cycle * multiplier)
+
+
+def _stop_reference(state: StationState, mode: str) -> datetime | None:
+    """The moment the station stopped, if it has: the last output, or productive going to 0."""
+    if mode == "utilisation":
+        return state.productive_since if state.productive is False else None
+    return state.last_output_at or state.first_signal_at
+
+
+def _planned_since(calendar: Calendar, since: datetime, now: datetime) -> list[TimeRange]:
+    start = max(since, now - LOOKBACK)
+    return calendar.planned(TimeRange(start, now)) if now > start else []
+
+
+def due_issues(
+    state: StationState, station: Station, sku: SkuRules | None, calendar: Calendar, now: datetime
+) -> dict[str, datetime]:
+    """Issue types whose threshold of planned time has passed, with their start."""
+    due: dict[str, datetime] = {}
+    threshold = _stop_threshold(station, sku)
+    reference = _stop_reference(state, station.downtime_detection_mode)
+    if threshold is not None and reference is not None:
+        planned = _planned_since(calendar, reference, now)
+        if planned and total_ms(planned) >= threshold / timedelta(milliseconds=1):
+            due["stop"] = planned[0].start
+    slow_minutes = station.slow_duration_threshold
+    if "stop" not in due and state.slow_since is not None and slow_minutes:
+        planned = _planned_since(calendar, state.slow_since, now)
+        if planned and total_ms(planned) >= slow_minutes * 60_000:
+            due["slow"] = planned[0].start
+    return due
+
+
+async def _sku_rules(states: list[StationState]) -> dict[int, SkuRules]:
+    ids = {s.sku_id for s in states if s.sku_id}
+    if not ids:
+        return {}
+    rows = await Sku.filter(id__in=ids).values_list(
+        "id", "cycle_time", "downtime_duration_threshold_multiplier"
+    )
+    return {int(i): SkuRules(c, m) for i, c, m in rows}  # type: ignore[misc]
+
+
+async def detect_issues(*, now: datetime) -> int:
+    """Open every due stop and slow issue of detected stations; returns how many were opened."""
+    states = await StationState.filter(
+        station__downtime_detection_mode__in=DETECTED_MODES, station__archived_at__isnull=True
+    ).select_related("station")
+    if not states:
+        return 0
+    ongoing = set(
+        await Issue.filter(station_id__in=[s.station_id for s in states], end_at__isnull=True).values_list(
+            "station_id", "type"
+        )
+    )
+    skus = await _sku_rules(states)
+    cals = await calendars([s.station for s in states], TimeRange(now - LOOKBACK, now))
+    opened = 0
+    for state in states:
+        sku = skus.get(state.sku_id) if state.sku_id else None
+        for kind in due_issues(state, state.station, sku, cals[state.station_id], now):
+            if (state.station_id, kind) not in ongoing and await _open(state.station_id, kind, cals, now):
+                opened += 1
+    return opened
+
+
+async def _open(station_id: int, kind: str, cals: dict[int, Calendar], now: datetime) -> bool:
+    """Re-check under the state row lock and open the issue; False when it is no longer due."""
+    changes: list[Change] = []
+    async with in_transaction():
+        state = await StationState.select_for_update().get(station_id=station_id)
+        station = await Station.get(id=station_id)
+        sku = (await _sku_rules([state])).get(state.sku_id) if state.sku_id else None
+        start = due_issues(state, station, sku, cals[station_id], now).get(kind)
+        if (
+            start is None
+            or await Issue.filter(station_id=station_id, type=kind, end_at__isnull=True).exists()
+        ):
+            return False
+        issue, change = await open_issue(
+            account_id=state.account_id, station_id=station_id, type=kind, start_at=start, sku_id=state.sku_id
+        )
+        changes.append(change)
+        if kind == "stop" and state.pending_cause_id is not None:
+            changes.append(await set_cause(issue=issue, cause_id=state.pending_cause_id))
+            await StationState.filter(id=state.id).update(pending_cause_id=None)
+    log.info("opened %s issue %s on station %s from %s", kind, issue.id, station.code, start.isoformat())
+    for change in changes:
+        await publish(change)
+    return True
+
+
+def station_status(
+    state: StationState, stopped: bool, calendar: Calendar, now: datetime, offline_after: timedelta
+) -> str:
+    if now - state.last_signal_at >= offline_after:
+        return "offline"
+    if not contains(calendar.planned(TimeRange(now - timedelta(seconds=1), now + timedelta(seconds=1))), now):
+        return "idle"
+    return "stopped" if stopped else "running"
+
+
+async def refresh_statuses(*, now: datetime, offline_after: timedelta) -> int:
+    """Recompute every station's live status; publish the ones that changed. Returns how many changed."""
+    states = await StationState.filter(station__archived_at__isnull=True).select_related("station")
+    if not states:
+        return 0
+    stopped = set(
+        await Issue.filter(
+            station_id__in=[s.station_id for s in states], end_at__isnull=True, type="stop"
+        ).values_list("station_id", flat=True)
+    )
+    cals = await calendars([s.station for s in states], TimeRange(now - timedelta(seconds=1), now))
+    changed = []
+    for state in states:
+        status = station_status(
+            state, state.station_id in stopped, cals[state.station_id], now, offline_after
+        )
+        if status != state.status:
+            await StationState.filter(id=state.id).update(status=status, status_at=now)
+            changed.append(Change("station_status", state.account_id, state.station.code))
+    for change in changed:
+        await publish(change)
+    return len(changed)

@@ -1,0 +1,40 @@
+"""Named leases: one gateway instance at a time runs a job, another takes over once the lease expires."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from models.signals import Lease
+
+
+async def hold_lease(*, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take or renew the lease; True while `holder` holds it until now + ttl.
+
+    One conditional UPDATE decides: it matches only when the caller already holds the lease or the
+    holder let it expire, so two instances cannot both win (the row lock orders them).
+    """
+    taken = await Lease.filter(Q(holder=holder) | Q(expires_at__lt=now), name=name).update(
+        holder=holder, expires_at=now + ttl
+    )
+    if taken:
+        return True
+    if await Lease.exists(name=name):
+        return False
+    try:
+        await Lease.create(name=name, holder=holder, expires_at=now + ttl)
+    except IntegrityError:
+        return False  # another instance created it first
+    return True
+
+
+async def release_lease(*, name: str, holder: str, now: datetime) -> None:
+    """Give the lease up at once (clean shutdown), so another instance need not wait for the expiry."""
+    await Lease.filter(name=name, holder=holder).update(expires_at=now - timedelta(seconds=1))
+
+
+async def lease_holder(*, name: str, now: datetime) -> str | None:
+    row = await Lease.get_or_none(name=name)
+    return row.holder if row is not None and row.expires_at >= now else None

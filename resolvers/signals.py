@@ -1,0 +1,366 @@
+"""Applying station signals: running state, per-minute window counts, stops ended by output, error codes.
+
+One call applies a batch in one transaction: the station state rows are locked for update, so batches
+from several gateway instances apply one after another and agree on running totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from models.issues import Cause, Issue
+from models.signals import StationState
+from models.tenancy import Sku, Station
+from models.windows import StationWindow
+from resolvers.changes import Change, publish
+from resolvers.signal_input import SignalIn
+from resolvers.signal_stats import STATS
+from resolvers.system_issues import end_issue, set_cause
+
+MINUTE = timedelta(minutes=1)
+
+
+def minute_of(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A validated signal of a known station at a known moment."""
+
+    account_id: str
+    station_id: int
+    at: datetime
+    data: SignalIn
+
+
+@dataclass(slots=True)
+class _Minute:
+    """What a batch adds to one station's minute."""
+
+    good: int = 0
+    bad: int = 0
+    kwh: float | None = None
+    speed_sum: float = 0.0
+    speed_n: int = 0
+    rssi_sum: float = 0.0
+    rssi_n: int = 0
+    signals: int = 0
+    sku_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Effects:
+    """Per station: moments of output and of productive going to 1, causes named, in batch order."""
+
+    outputs: list[tuple[datetime, bool]] = field(default_factory=list)  # (moment, at speed)
+    productive_on: list[datetime] = field(default_factory=list)
+    causes: list[int] = field(default_factory=list)
+
+
+async def apply_signals(signals: Sequence[Signal]) -> int:
+    """Apply the batch; returns how many signals were applied. Publishes issue changes after commit."""
+    if not signals:
+        return 0
+    ordered = sorted(signals, key=lambda s: (s.station_id, s.at))
+    station_ids = sorted({s.station_id for s in ordered})
+    skus, causes = await _codes(ordered)
+    changes: list[Change] = []
+    async with in_transaction():
+        states = await _locked_states(ordered, station_ids)
+        stations = {s.id: s for s in await Station.filter(id__in=station_ids)}
+        cycle = await _ideal_cycle_times(stations, states)
+        minutes: dict[tuple[int, datetime], _Minute] = {}
+        effects: dict[int, _Effects] = {}
+        for signal in ordered:
+            state = states[signal.station_id]
+            bucket = minutes.setdefault((signal.station_id, minute_of(signal.at)), _Minute())
+            effect = effects.setdefault(signal.station_id, _Effects())
+            _step(state, signal, bucket, effect, skus, causes, cycle.get(signal.station_id))
+        await _write_minutes(minutes, {s.station_id: s.account_id for s in ordered})
+        await StationState.bulk_update(list(states.values()), fields=_STATE_FIELDS)
+        changes = await _issue_effects(effects, states, stations)
+    for change in changes:
+        await publish(change)
+    STATS.applied += len(ordered)
+    return len(ordered)
+
+
+_STATE_FIELDS = [
+    "last_signal_at",
+    "count_good_total",
+    "count_bad_total",
+    "totals_at",
+    "kwh_total",
+    "last_output_at",
+    "productive",
+    "productive_since",
+    "slow_since",
+    "sku_id",
+    "pending_cause_id",
+]
+
+
+async def _codes(signals: Sequence[Signal]) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """SKU and cause ids for the codes the batch names, per account."""
+    accounts = {s.account_id for s in signals}
+    sku_codes = {s.data.sku for s in signals if s.data.sku}
+    cause_codes = {s.data.error_code for s in signals if s.data.error_code}
+    skus: dict[tuple[str, str], int] = {}
+    causes: dict[tuple[str, str], int] = {}
+    if sku_codes:
+        for row in await Sku.filter(account_id__in=accounts, code__in=sku_codes).values(
+            "id", "account_id", "code"
+        ):
+            skus[(row["account_id"], row["code"])] = row["id"]
+    if cause_codes:
+        rows = await Cause.filter(account_id__in=accounts, code__in=cause_codes).values(
+            "id", "account_id", "code"
+        )
+        for row in rows:
+            causes[(row["account_id"], row["code"])] = row["id"]
+    return skus, causes
+
+
+async def _locked_states(signals: Sequence[Signal], station_ids: list[int]) -> dict[int, StationState]:
+    """The stations' state rows, locked until commit; created on a station's first signal."""
+    query = StationState.filter(station_id__in=station_ids).select_for_update()
+    states = {s.station_id: s for s in await query}
+    missing = [i for i in station_ids if i not in states]
+    if missing:
+        first: dict[int, Signal] = {}
+        for s in signals:
+            first.setdefault(s.station_id, s)
+        for station_id in missing:
+            at = first[station_id].at
+            await StationState.get_or_create(
+                station_id=station_id,
+                defaults={
+                    "account_id": first[station_id].account_id,
+                    "first_signal_at": at,
+                    "last_signal_at": at,
+                    "closed_until": minute_of(at),
+                    # What it read before its first signal; the timer publishes the change to running.
+                    "status": "offline",
+                },
+            )
+        states = {s.station_id: s for s in await query}
+    return states
+
+
+async def _ideal_cycle_times(
+    stations: dict[int, Station], states: dict[int, StationState]
+) -> dict[int, float]:
+    """Seconds per unit: the running SKU's cycle time first, the station's second."""
+    sku_ids = {s.sku_id for s in states.values() if s.sku_id}
+    sku_cycle = dict(await Sku.filter(id__in=sku_ids).values_list("id", "cycle_time")) if sku_ids else {}
+    out: dict[int, float] = {}
+    for station_id, station in stations.items():
+        state = states.get(station_id)
+        value = sku_cycle.get(state.sku_id) if state and state.sku_id else None
+        value = value or station.cycle_time
+        if value:
+            out[station_id] = float(value)
+    return out
+
+
+def _running_total(previous: int | None, total: int) -> int:
+    """Units a running total adds: none for the first (a baseline), the total itself after a reset."""
+    if previous is None:
+        return 0
+    return total - previous if total >= previous else total
+
+
+def _step(
+    state: StationState,
+    signal: Signal,
+    bucket: _Minute,
+    effect: _Effects,
+    skus: dict[tuple[str, str], int],
+    causes: dict[tuple[str, str], int],
+    cycle_time: float | None,
+) -> None:
+    data, at = signal.data, signal.at
+    new_good, new_bad = _totals(state, data, at)
+    good = (data.production_complete_good or 0) + new_good
+    bad = (data.production_complete_bad or 0) + new_bad
+    bucket.good += good
+    bucket.bad += bad
+    bucket.signals += 1
+    _energy(state, data, bucket)
+    if data.line_speed is not None:
+        bucket.speed_sum += data.line_speed
+        bucket.speed_n += 1
+    if data.rssi is not None:
+        bucket.rssi_sum += data.rssi
+        bucket.rssi_n += 1
+    if good + bad > 0:
+        _output(state, at, effect, cycle_time)
+    if data.productive is not None and data.productive != state.productive:
+        state.productive = data.productive
+        state.productive_since = at
+        if data.productive:
+            effect.productive_on.append(at)
+    _named_codes(state, signal, skus, causes, effect)
+    bucket.sku_id = state.sku_id
+    if at > state.last_signal_at:
+        state.last_signal_at = at
+
+
+def _named_codes(
+    state: StationState,
+    signal: Signal,
+    skus: dict[tuple[str, str], int],
+    causes: dict[tuple[str, str], int],
+    effect: _Effects,
+) -> None:
+    """SKU changeover and error code; unknown codes are counted and dropped."""
+    data = signal.data
+    if data.sku is not None:
+        sku_id = skus.get((signal.account_id, data.sku))
+        if sku_id is None:
+            STATS.drop("unknown_sku", f"station {signal.station_id}", f"no SKU {data.sku!r}")
+        else:
+            state.sku_id = sku_id
+    if data.error_code is not None:
+        cause_id = causes.get((signal.account_id, data.error_code))
+        if cause_id is None:
+            STATS.drop("unknown_error_code", f"station {signal.station_id}", f"no cause {data.error_code!r}")
+        else:
+            state.pending_cause_id = cause_id
+            effect.causes.append(cause_id)
+
+
+def _totals(state: StationState, data: SignalIn, at: datetime) -> tuple[int, int]:
+    """Units the running totals add. A total older than the last applied one arrived late (another
+    instance, a retry): the newer total already counted its units."""
+    if data.production_count_good is None and data.production_count_bad is None:
+        return 0, 0
+    if state.totals_at is not None and at < state.totals_at:
+        return 0, 0
+    good = bad = 0
+    if data.production_count_good is not None:
+        good = _running_total(state.count_good_total, data.production_count_good)
+        state.count_good_total = data.production_count_good
+    if data.production_count_bad is not None:
+        bad = _running_total(state.count_bad_total, data.production_count_bad)
+        state.count_bad_total = data.production_count_bad
+    state.totals_at = at
+    return good, bad
+
+
+def _energy(state: StationState, data: SignalIn, bucket: _Minute) -> None:
+    used = data.electrical_kwh_interval or 0.0
+    if data.electrical_kwh is not None:
+        if state.kwh_total is not None:
+            delta = data.electrical_kwh - state.kwh_total
+            used += delta if delta >= 0 else data.electrical_kwh  # a replaced meter starts again
+        state.kwh_total = data.electrical_kwh
+    if data.electrical_kwh is not None or data.electrical_kwh_interval is not None:
+        bucket.kwh = (bucket.kwh or 0.0) + used
+
+
+def _output(state: StationState, at: datetime, effect: _Effects, cycle_time: float | None) -> None:
+    previous = state.last_output_at
+    if previous is not None and at <= previous:
+        return  # a late output: the station has produced since
+    at_speed = True
+    if previous is not None and cycle_time:
+        at_speed = (at - previous).total_seconds() <= cycle_time * 1.05  # 5 % tolerance for jitter
+    if at_speed:
+        state.slow_since = None
+    elif state.slow_since is None:
+        state.slow_since = previous
+    state.last_output_at = at
+    state.pending_cause_id = None  # a cause named before a stop that never came is stale now
+    effect.outputs.append((at, at_speed))
+
+
+async def _write_minutes(minutes: dict[tuple[int, datetime], _Minute], accounts: dict[int, str]) -> None:
+    """Add the batch's counts to the windows (rows created on first use)."""
+    station_ids = {k[0] for k in minutes}
+    starts = {k[1] for k in minutes}
+    existing = {
+        (w.station_id, w.window_start_at): w
+        for w in await StationWindow.filter(station_id__in=station_ids, window_start_at__in=starts)
+    }
+    updated, created = [], []
+    for (station_id, start), add in minutes.items():
+        window = existing.get((station_id, start))
+        if window is None:
+            window = StationWindow(
+                account_id=accounts[station_id], station_id=station_id, window_start_at=start
+            )
+            created.append(window)
+        else:
+            updated.append(window)
+        _merge(window, add)
+    if created:
+        await StationWindow.bulk_create(created)
+    if updated:
+        await StationWindow.bulk_update(updated, fields=_WINDOW_FIELDS)
+
+
+_WINDOW_FIELDS = [
+    "production_good_count",
+    "production_bad_count",
+    "electrical_kwh",
+    "line_speed_avg",
+    "line_speed_samples",
+    "rssi_avg",
+    "rssi_samples",
+    "signal_count",
+    "is_alive",
+    "sku_id",
+]
+
+
+def _merge(window: StationWindow, add: _Minute) -> None:
+    window.production_good_count += add.good
+    window.production_bad_count += add.bad
+    if add.kwh is not None:
+        window.electrical_kwh = (window.electrical_kwh or 0.0) + add.kwh
+    if add.speed_n:
+        total = (window.line_speed_avg or 0.0) * window.line_speed_samples + add.speed_sum
+        window.line_speed_samples += add.speed_n
+        window.line_speed_avg = total / window.line_speed_samples
+    if add.rssi_n:
+        total = (window.rssi_avg or 0.0) * window.rssi_samples + add.rssi_sum
+        window.rssi_samples += add.rssi_n
+        window.rssi_avg = total / window.rssi_samples
+    window.signal_count += add.signals
+    window.is_alive = True
+    if add.sku_id is not None:
+        window.sku_id = add.sku_id
+
+
+async def _issue_effects(
+    effects: dict[int, _Effects], states: dict[int, StationState], stations: dict[int, Station]
+) -> list[Change]:
+    """End stops the batch's output (or productive) ends, slow runs back at speed; apply named causes."""
+    relevant = [i for i, e in effects.items() if e.outputs or e.productive_on or e.causes]
+    if not relevant:
+        return []
+    changes: list[Change] = []
+    ongoing = await Issue.filter(station_id__in=relevant, end_at__isnull=True).order_by("start_at")
+    for issue in ongoing:
+        effect = effects[issue.station_id]
+        end_at = _end_moment(issue, effect, stations[issue.station_id].downtime_detection_mode)
+        if issue.type == "stop" and effect.causes:
+            changes.append(await set_cause(issue=issue, cause_id=effect.causes[-1]))
+            states[issue.station_id].pending_cause_id = None
+        if end_at is not None and (change := await end_issue(issue=issue, end_at=end_at)):
+            changes.append(change)
+    return changes
+
+
+def _end_moment(issue: Issue, effect: _Effects, mode: str) -> datetime | None:
+    """The first output (utilisation mode: productive again) after the issue started."""
+    if issue.type == "slow":
+        return next((at for at, at_speed in effect.outputs if at_speed and at > issue.start_at), None)
+    moments = effect.productive_on if mode == "utilisation" else [at for at, _ in effect.outputs]
+    return next((at for at in moments if at > issue.start_at), None)

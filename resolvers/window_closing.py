@@ -1,0 +1,138 @@
+"""Closing station windows: once a minute is over, its time fields (shift, schedules, downtime, run time).
+
+Counts arrive with signals (resolvers.signals); the time fields depend on the calendar and on stops
+detected after the fact, so the lease holder computes them when the minute has passed. Every station
+that has sent a signal gets one row per minute from its first signal on, silent minutes included.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models.calendar import intersect, merge, total_ms
+from models.issues import Issue
+from models.ranges import TimeRange
+from models.signals import StationState
+from models.tenancy import Station
+from models.windows import StationWindow
+from resolvers.planned import Calendar, calendars
+from resolvers.signals import MINUTE, minute_of
+
+# Minutes older than this are not closed any more (a gateway that was down for days does not spend
+# its first hour writing empty rows); per tick a station closes at most MAX_MINUTES_PER_TICK minutes.
+MAX_CATCHUP = timedelta(hours=24)
+MAX_MINUTES_PER_TICK = 60
+BATCH_STATIONS = 200
+
+
+async def close_windows(*, now: datetime, grace: timedelta) -> int:
+    """Close every minute that ended more than `grace` ago; returns how many windows were closed."""
+    end = minute_of(now - grace)
+    ids = await StationState.filter(closed_until__lt=end).values_list("id", flat=True)
+    closed = 0
+    for i in range(0, len(ids), BATCH_STATIONS):
+        closed += await _close_batch(list(ids[i : i + BATCH_STATIONS]), end, now)  # type: ignore[arg-type]
+    return closed
+
+
+async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> int:
+    async with in_transaction():
+        # Locked on their own: Postgres refuses FOR UPDATE over the outer join select_related makes.
+        states = await StationState.filter(id__in=state_ids, closed_until__lt=end).select_for_update()
+        if not states:
+            return 0
+        stations = {s.id: s for s in await Station.filter(id__in=[s.station_id for s in states])}
+        for state in states:
+            state.station = stations[state.station_id]
+        spans = {s.station_id: _span(s.closed_until, end) for s in states}
+        first = min(s.start for s in spans.values())
+        last = max(s.end for s in spans.values())
+        cals = await calendars([s.station for s in states], TimeRange(first, last))
+        stops = await _stops(list(spans), TimeRange(first, last), now)
+        existing = {
+            (w.station_id, w.window_start_at): w
+            for w in await StationWindow.filter(
+                station_id__in=list(spans), window_start_at__gte=first, window_start_at__lt=last
+            )
+        }
+        created, updated = [], []
+        for state in states:
+            span = spans[state.station_id]
+            minute = span.start
+            while minute < span.end:
+                window = existing.get((state.station_id, minute))
+                if window is None:
+                    window = StationWindow(
+                        account_id=state.account_id, station_id=state.station_id, window_start_at=minute
+                    )
+                    created.append(window)
+                else:
+                    updated.append(window)
+                _fill(
+                    window,
+                    cals[state.station_id],
+                    stops[state.station_id],
+                    state.station.downtime_detection_mode,
+                )
+                minute += MINUTE
+            state.closed_until = span.end
+        if created:
+            await StationWindow.bulk_create(created)
+        if updated:
+            await StationWindow.bulk_update(updated, fields=_TIME_FIELDS)
+        await StationState.bulk_update(states, fields=["closed_until"])
+    return len(created) + len(updated)
+
+
+_TIME_FIELDS = [
+    "total_ms",
+    "shift_ms",
+    "scheduled_production_ms",
+    "scheduled_non_production_ms",
+    "productive_ms",
+    "downtime_ms",
+    "cycle_time_avg",
+]
+
+
+def _span(closed_until: datetime, end: datetime) -> TimeRange:
+    start = max(closed_until, end - MAX_CATCHUP)
+    return TimeRange(start, min(end, start + MAX_MINUTES_PER_TICK * MINUTE))
+
+
+async def _stops(station_ids: list[int], span: TimeRange, now: datetime) -> dict[int, list[TimeRange]]:
+    """Non-excluded stop time per station inside the span (ongoing stops until now)."""
+    rows = await Issue.filter(
+        Q(end_at__isnull=True) | Q(end_at__gt=span.start),
+        station_id__in=station_ids,
+        type="stop",
+        excluded_at__isnull=True,
+        start_at__lt=span.end,
+    ).values_list("station_id", "start_at", "end_at")
+    out: dict[int, list[TimeRange]] = defaultdict(list)
+    for station_id, start, end in rows:
+        stop_end = end or now  # type: ignore[has-type]
+        if stop_end > start:  # type: ignore[operator]
+            out[station_id].append(TimeRange(start, stop_end))  # type: ignore[arg-type]
+    return {k: merge(v) for k, v in out.items()} | {i: [] for i in station_ids if i not in out}
+
+
+def _fill(window: StationWindow, calendar: Calendar, stops: list[TimeRange], mode: str) -> None:
+    minute = TimeRange(window.window_start_at, window.window_start_at + MINUTE)
+    planned = calendar.planned(minute)
+    window.total_ms = 60_000
+    window.shift_ms = total_ms(calendar.shift(minute))
+    window.scheduled_non_production_ms = total_ms(calendar.non_production_in_shift(minute))
+    window.scheduled_production_ms = total_ms(planned)
+    downtime = sum(total_ms(intersect(planned, stop)) for stop in stops)
+    window.downtime_ms = downtime
+    # Run time: planned production that was not a stop. A station without detection that said nothing
+    # in the minute gives no evidence of running.
+    running = window.is_alive or mode != "off"
+    window.productive_ms = max(0, window.scheduled_production_ms - downtime) if running else 0
+    units = window.production_good_count + window.production_bad_count
+    window.cycle_time_avg = (window.productive_ms / 1000 / units) if units and window.productive_ms else None
