@@ -25,7 +25,7 @@ from resolvers.errors import invalid, not_found
 from resolvers.lookups import by_code
 from resolvers.views import View
 
-# A range that starts before the week-long calendar look-behind still resolves; this only caps work.
+# Explicit intervals are capped by range parsing already; this bound holds for every code.
 _MAX_SPAN = timedelta(days=400)
 
 
@@ -70,6 +70,7 @@ async def downtime_analysis(
         skus = {k.id: k.cycle_time for k in await Sku.filter(account_id=account)}
         outputs = await reading
     finally:
+        # Only reached unfinished when the issue side failed: its error is the one to report.
         reading.cancel()
     results = [
         station_result(ctx, part, outputs.get((ctx.station.id, index), []), skus)

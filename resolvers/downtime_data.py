@@ -15,7 +15,6 @@ from typing import Any
 from tortoise import connections
 
 from models.ranges import TimeRange
-from models.windows import NonProductionSchedule
 
 
 @dataclass(slots=True)
@@ -199,19 +198,22 @@ def _moment(value: Any) -> Any:
 async def non_production(
     *, account_id: str, station_ids: Sequence[int], span: TimeRange
 ) -> list[NonProduction]:
-    """Non-production schedule entries overlapping `span`, clipped to it."""
-    rows = await NonProductionSchedule.filter(
-        account_id=account_id,
-        station_id__in=list(station_ids),
-        planned_start_at__lt=span.end,
-        planned_end_at__gt=span.start,
-    ).values("station_id", "planned_start_at", "planned_end_at", "reason__code", "reason__description")
-    return [
-        NonProduction(
-            r["station_id"],
-            TimeRange(max(r["planned_start_at"], span.start), min(r["planned_end_at"], span.end)),
-            r["reason__code"],
-            r["reason__description"],
-        )
-        for r in rows
-    ]
+    """Non-production schedule entries overlapping `span`, clipped to it (plain SQL, as issues)."""
+    conn = connections.get("default")
+    ph = _placeholders(conn.capabilities.dialect)
+    params: list[Any] = [account_id, *station_ids, span.end, span.start]
+    stations = ", ".join(ph(n) for n in range(2, len(station_ids) + 2))
+    upper, lower = len(station_ids) + 2, len(station_ids) + 3
+    sql = (
+        "SELECT n.station_id, n.planned_start_at, n.planned_end_at, r.code, r.description"
+        " FROM non_production_schedule n JOIN non_production_reason r ON r.id = n.reason_id"
+        f" WHERE n.account_id = {ph(1)} AND n.station_id IN ({stations})"
+        f" AND n.planned_start_at < {ph(upper, 'timestamptz')} AND n.planned_end_at > {ph(lower, 'timestamptz')}"
+    )
+    _, rows = await conn.execute_query(sql, params)
+    found = []
+    for row in rows:
+        station_id, start, end, code, description = tuple(row)
+        clipped = TimeRange(max(_moment(start), span.start), min(_moment(end), span.end))
+        found.append(NonProduction(int(station_id), clipped, code, description))
+    return found

@@ -130,15 +130,21 @@ def _time(ctx: StationContext, window: TimeRange, cut: list[tuple[IssueSpan, Spa
     by_cause: dict[str, tuple[str, int]] = {}
     pieces: list[Span] = []
     count = 0
+    last = len(planned)
     for issue, stop in cut:
         if issue.type != "stop":
             continue
-        inside = _within(planned, ends, stop)
-        ms = _span_ms(inside)
+        # The stop's parts inside planned production (sorted, merged): found by bisection.
+        ms = 0
+        index = bisect_right(ends, stop.start)
+        while index < last and planned[index].start < stop.end:
+            part = Span(max(planned[index].start, stop.start), min(planned[index].end, stop.end))
+            pieces.append(part)
+            ms += (part.end - part.start) // _MS
+            index += 1
         if not ms:
             continue
         count += 1
-        pieces.extend(inside)
         code = issue.cause_code or UNREPORTED
         description, before = by_cause.get(code, (issue.cause_description or "Unreported", 0))
         by_cause[code] = (description, before + ms)

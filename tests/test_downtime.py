@@ -466,6 +466,13 @@ def test_includefuture_keeps_the_calendar_after_now(tenant: Tenant) -> None:
     future = analysis(tenant, rangecode=span, includefuture="true")
     assert future["range"]["duration"] == 7_200_000
     assert future["results"][0]["oee"]["availabilityDuration"] == 7_200_000
+    # An ongoing stop is loss until now, not until the end of a future range.
+    issue(tenant, now - timedelta(minutes=20), None)
+    future = analysis(tenant, rangecode=span, includefuture="true")
+    loss = future["results"][0]["oee"]["availabilityLossDuration"]
+    assert 1_200_000 <= loss < 1_200_000 + 60_000
+    [stop] = [d for d in future["results"][0]["downtimes"] if d["type"] == "stop"]
+    assert stop["endTimestamp"] - stop["startTimestamp"] == loss
 
 
 def test_skucodes_and_inshiftaverages_filter_output(tenant: Tenant) -> None:
