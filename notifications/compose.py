@@ -162,8 +162,8 @@ class Composer:
             for s in day.stations_by_group.get(group_id, [])
         ]
         summary = summarise(stations=stations, rows=day.rows, span=day.span, now=self.now)
-        # Availability and OEE join here once the downtime analysis (SPEC section 8) is available:
-        # summary.extra["availability"] / ["oee"] for the recipient's stations over day.span.
+        for line in summary.stations:
+            line.availability, line.oee = day.oee.get(line.code, (None, None))
         heading = f"Daily summary: {day.plant.name}, {day.day.isoformat()}"
         attachment_name = f"andon-{day.plant.code}-{day.day.isoformat()}.csv"
         context = {

@@ -8,7 +8,7 @@ that are not excluded; unreported downtime is those issues without a cause (coun
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.durations import format_duration
@@ -26,10 +26,25 @@ class StationLine:
     group: str
     issue_count: int = 0
     downtime_ms: int = 0
+    availability: float | None = None
+    oee: float | None = None
 
     @property
     def downtime_formatted(self) -> str:
         return format_duration(self.downtime_ms)
+
+    @property
+    def availability_formatted(self) -> str:
+        return _percent(self.availability)
+
+    @property
+    def oee_formatted(self) -> str:
+        return _percent(self.oee)
+
+
+def _percent(value: float | None) -> str:
+    # None: no planned production that day, so there is nothing to measure (not 0 %).
+    return "n/a" if value is None else f"{value:.2f} %"
 
 
 @dataclass(slots=True)
@@ -54,7 +69,6 @@ class Summary:
     downtime_ms: int = 0
     unreported_count: int = 0
     unreported_ms: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def downtime_formatted(self) -> str:

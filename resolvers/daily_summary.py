@@ -13,6 +13,7 @@ from models.tenancy import Plant, Station, StationGroup
 from models.timefmt import utc_now
 from resolvers.account_config import config_values_for
 from resolvers.actor import Actor
+from resolvers.downtime import downtime_analysis
 from resolvers.issues import issue_csv_rows
 from resolvers.outbox import enqueue_daily_summary
 from resolvers.recipients import summary_recipients
@@ -43,6 +44,9 @@ class PlantDay:
     stations_by_group: dict[int, list[Station]]
     # issue_csv_rows of the plant over the day, overlapping it (CSV_COLUMNS order).
     rows: list[list[object]]
+    # station code → (availability %, OEE %) over the day from the downtime analysis; None where its base
+    # is zero (no planned production that day).
+    oee: dict[str, tuple[float | None, float | None]]
 
 
 async def load_plant_day(
@@ -58,12 +62,19 @@ async def load_plant_day(
         range_code=f"{span.start.isoformat()}/{span.end.isoformat()}",
         now=now or utc_now(),
     )
+    analysis = await downtime_analysis(
+        actor=reader,
+        plant_code=plant.code,
+        range_code=f"{span.start.isoformat()}/{span.end.isoformat()}",
+        now=now or utc_now(),
+    )
+    oee = {r["stationCode"]: (r["oee"]["availabilityPerc"], r["oee"]["oee"]) for r in analysis["results"]}
     stations: dict[int, list[Station]] = {}
     for station in await Station.filter(
         account_id=account_id, plant_id=plant_id, group_id__isnull=False
     ).order_by("code"):
         stations.setdefault(station.group_id, []).append(station)  # type: ignore[arg-type]  # filtered non-null
-    return PlantDay(plant, day, span, stations, rows)
+    return PlantDay(plant, day, span, stations, rows, oee)
 
 
 async def due_summaries(*, now: datetime) -> list[tuple[str, int, date]]:

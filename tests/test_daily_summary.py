@@ -94,7 +94,13 @@ def test_a_daily_summary_covers_the_previous_plant_day_of_a_non_utc_plant_for_th
     # 30 minutes inside + 20 of the straddling stop; only the straddling one has no cause.
     assert "Downtime (stops):    50m 00s" in text
     assert "Unreported downtime: 1 issue, 20m 00s" in text
-    assert "- Quiet (b, Mine): 0 issues, 0s" in text
+    # Availability and OEE from the downtime analysis of the same day: no shifts, so the whole (DST-aware)
+    # day is planned; no output and no cycle time, so performance and with it OEE have no base.
+    day_minutes = (end - start) / timedelta(minutes=1)
+    availability = f"{(day_minutes - 50) / day_minutes * 100:.2f} %"
+    assert f"2 issues, 50m 00s, availability {availability}, OEE n/a" in text
+    assert "- Quiet (b, Mine): 0 issues, 0s, availability 100.00 %, OEE n/a" in text
+    assert f"<td align=\"right\">{availability}</td>" in html
     assert "=Jam (jam): 1, 30m 00s" in text
 
     [attachment] = list(mail.iter_attachments())
