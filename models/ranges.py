@@ -168,13 +168,14 @@ def plant_day(day: date, *, timezone: str, day_start_hour: int) -> TimeRange:
     return _Context(_zone(timezone), day_start_hour, datetime.now(UTC), ()).plant_days(day, 1)
 
 
-def summary_day(*, now: datetime, timezone: str, day_start_hour: int, summary_hour: int) -> date | None:
-    """The plant day whose daily summary is due at `now`: the one before the plant day that contains
-    today's `summary_hour` (plant-local), once that hour has come; None before it."""
+def summary_day(*, now: datetime, timezone: str, day_start_hour: int, summary_hour: int) -> date:
+    """The plant day whose daily summary is due at `now`: the one before the plant day containing the
+    latest `summary_hour` (plant-local) at or before `now`. It changes when that hour comes round."""
     zone = _zone(timezone)
-    due = datetime.combine(now.astimezone(zone).date(), time(summary_hour), tzinfo=zone)
+    local_date = now.astimezone(zone).date()
+    due = datetime.combine(local_date, time(summary_hour), tzinfo=zone)
     if now < due:
-        return None
+        due = datetime.combine(local_date - timedelta(days=1), time(summary_hour), tzinfo=zone)
     return _Context(zone, day_start_hour, due.astimezone(UTC), ()).today - timedelta(days=1)
 
 

@@ -1,8 +1,9 @@
 """Clock-driven emails: escalation reminders and daily summaries, written into the outbox when due.
 
 The gateway runs `reminders` and `summaries` on timers in every instance; the outbox's unique key makes
-the instances agree on one email per (reminder or plant day, recipient). The sets only spare this
-process repeated work; they are not what makes an email go out once.
+the instances agree on one email per (reminder or plant day, recipient). The reminder set only spares
+this process repeated work; it is not what makes an email go out once. Summaries are re-checked at
+every run while their plant day is the due one, so a subscriber added during the day still gets it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class NotificationSchedule:
     def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
         self._reminders: set[tuple[int, int]] = set()
-        self._summaries: set[tuple[int, object]] = set()
 
     async def reminders(self, now: datetime) -> None:
         if len(self._reminders) > _FORGET_AFTER:
@@ -31,17 +31,11 @@ class NotificationSchedule:
             self._wake()
 
     async def summaries(self, now: datetime) -> None:
-        if len(self._summaries) > _FORGET_AFTER:
-            self._summaries.clear()
         written = 0
         for account_id, plant_id, day in await due_summaries(now=now):
-            if (plant_id, day) in self._summaries:
-                continue
             count = await enqueue_plant_summary(account_id=account_id, plant_id=plant_id, day=day, now=now)
-            # A plant nobody subscribed to is looked at again next time: a subscriber may come.
             if count:
-                self._summaries.add((plant_id, day))
                 written += count
-                log.info("daily summary of plant %s for %s: %d recipient(s)", plant_id, day, count)
+                log.info("daily summary of plant %s for %s: %d new recipient(s)", plant_id, day, count)
         if written:
             self._wake()

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from tortoise.transactions import in_transaction
 
+from models.notifications import NotificationPreference
 from models.ranges import RangeError, TimeRange, plant_day, summary_day
 from models.roles import Role
 from models.tenancy import Plant, Station, StationGroup
@@ -22,8 +23,8 @@ from resolvers.recipients import summary_recipients
 async def enqueue_plant_summary(
     *, account_id: str, plant_id: int, day: date, now: datetime | None = None, suffix: str = ""
 ) -> int:
-    """Write one summary email per daily-summary subscriber of the plant's groups; returns how many are new
-    or already there. Idempotent: the outbox's unique key keeps one per (plant, day, recipient)."""
+    """Write one summary email per daily-summary subscriber of the plant's groups; returns how many were
+    new. Idempotent: the outbox's unique key keeps one per (plant, day, recipient)."""
     group_ids = list(
         await StationGroup.filter(account_id=account_id, plant_id=plant_id).values_list("id", flat=True)
     )
@@ -78,8 +79,13 @@ async def load_plant_day(
 
 
 async def due_summaries(*, now: datetime) -> list[tuple[str, int, date]]:
-    """(account id, plant id, plant day) of every plant whose daily summary hour has come today."""
-    plants = await Plant.all().values("id", "account_id", "timezone", "day_start_hour")
+    """(account id, plant id, plant day) of every plant's due daily summary (see models.ranges.summary_day)."""
+    # Only plants someone subscribed to: the check runs often, most plants have no summary reader.
+    preferences = await NotificationPreference.all().values_list("group__plant_id", "kinds")
+    subscribed = {plant for plant, kinds in preferences if "daily-summary" in (kinds or [])}  # type: ignore[operator]
+    if not subscribed:
+        return []
+    plants = await Plant.filter(id__in=subscribed).values("id", "account_id", "timezone", "day_start_hour")
     if not plants:
         return []
     configs = await config_values_for({p["account_id"] for p in plants})
@@ -94,6 +100,5 @@ async def due_summaries(*, now: datetime) -> list[tuple[str, int, date]]:
             )
         except RangeError:
             continue  # a plant whose clock cannot be read has no plant day (its timezone is validated on input)
-        if day is not None:
-            due.append((p["account_id"], p["id"], day))
+        due.append((p["account_id"], p["id"], day))
     return due

@@ -97,13 +97,20 @@ async def enqueue_daily_summary(
     now: datetime | None = None,
     suffix: str = "",
 ) -> int:
-    """One daily-summary email per recipient (email → (user id, station group ids)) for the plant day."""
+    """One daily-summary email per recipient (email → (user id, station group ids)) for the plant day;
+    returns how many recipients were new (the timers call this again and again during the day)."""
     moment = now or utc_now()
+    ref = day_ref(plant_id, day, suffix)
+    have = set(
+        await OutboxMessage.filter(kind=KIND_DAILY_SUMMARY, subject_ref=ref).values_list(
+            "recipient", flat=True
+        )
+    )
     rows = [
         OutboxMessage(
             account_id=account_id,
             kind=KIND_DAILY_SUMMARY,
-            subject_ref=day_ref(plant_id, day, suffix),
+            subject_ref=ref,
             recipient=email,
             user_id=user_id,
             plant_id=plant_id,
@@ -112,5 +119,6 @@ async def enqueue_daily_summary(
             next_attempt_at=moment,
         )
         for email, (user_id, groups) in sorted(recipients.items())
+        if email not in have
     ]
     return await _insert(rows)

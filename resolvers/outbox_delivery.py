@@ -34,10 +34,14 @@ async def claim_due(
     *, now: datetime, limit: int, lease: timedelta, refs: Sequence[str] | None = None
 ) -> list[OutboxMessage]:
     """Take up to `limit` due emails, oldest first, for `lease`; `refs` narrows to those subjects."""
+    query = OutboxMessage.filter(_due(now))
+    if refs is not None:
+        query = query.filter(subject_ref__in=list(refs))
+    # The sender looks on every issue change: a plain read first, so an empty outbox costs no transaction
+    # (on SQLite a transaction holds the one connection, and every request waits for it).
+    if not await query.exists():
+        return []
     async with in_transaction():
-        query = OutboxMessage.filter(_due(now))
-        if refs is not None:
-            query = query.filter(subject_ref__in=list(refs))
         rows = await query.order_by("id").limit(limit).select_for_update(skip_locked=True)
         if rows:
             await OutboxMessage.filter(id__in=[r.id for r in rows]).update(claimed_until=now + lease)

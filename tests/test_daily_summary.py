@@ -126,7 +126,10 @@ def test_the_summary_day_is_the_plant_day_before_the_one_containing_the_summary_
     chicago = ZoneInfo(ZONE)
     at = datetime(2025, 3, 10, 7, 30, tzinfo=chicago)  # the day after spring-forward
     assert summary_day(now=at, timezone=ZONE, day_start_hour=6, summary_hour=7) == date(2025, 3, 9)
-    assert summary_day(now=at - timedelta(hours=1), timezone=ZONE, day_start_hour=6, summary_hour=7) is None
+    # Before today's summary hour, yesterday's is the latest: its day stays the due one.
+    assert summary_day(now=at - timedelta(hours=1), timezone=ZONE, day_start_hour=6, summary_hour=7) == date(
+        2025, 3, 8
+    )
     # A summary hour before the day start: today's plant day began yesterday, so the one before it.
     early = datetime(2025, 3, 10, 3, 0, tzinfo=chicago)
     assert summary_day(now=early, timezone=ZONE, day_start_hour=6, summary_hour=3) == date(2025, 3, 8)

@@ -92,7 +92,7 @@ def test_issue_start_and_end_email_the_groups_issue_subscribers_and_the_watchers
 ) -> None:
     layout(tenant)
     fan, _ = user(tenant, "fan", {"g1": ["issue"]})
-    elsewhere, _ = user(tenant, "elsewhere", {"g2": ["issue", "escalation", "daily-summary"]})
+    elsewhere, _ = user(tenant, "elsewhere", {"g2": ["issue", "escalation"]})
     escalations_only, _ = user(tenant, "boss", {"g1": ["escalation"]})
     watcher, watcher_key = user(tenant, "watcher")
     # Another account with the same group code: its subscriber never hears of this account's issues.
