@@ -7,21 +7,19 @@ email to a local aiosmtpd server over one SMTP connection per batch, and records
 clock stops when the server has accepted all 1,000. Database: SQLite (the embedded default).
 
 The baseline, measured in the same run and alternating with it: aiosmtplib sending 1,000 prebuilt
-messages (a copy of one real summary, same size) over one connection to the same server, i.e. the cost
-of SMTP alone. The goal is absolute (≤ 60 s); the runner's ratio is baseline / gateway seconds, and the
+messages (the bytes of one real summary) over one connection to the same server, i.e. the cost of SMTP
+alone. The server runs in a thread of the same process, so its own parsing shares the interpreter with
+both sides and is in both figures. The goal is absolute (≤ 60 s); the runner's ratio is baseline / gateway seconds, and the
 goal is stated as the ratio that 60 s would give.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import tempfile
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -138,13 +136,13 @@ async def _gateway_round(
     return elapsed
 
 
-async def _baseline_round(message: EmailMessage, sink: _Counter, port: int) -> float:
+async def _baseline_round(message: bytes, sink: _Counter, port: int) -> float:
     before = sink.count
     started = time.perf_counter()
     client = aiosmtplib.SMTP(hostname=LOOPBACK, port=port)
     await client.connect()
     for n in range(RECIPIENTS):
-        await client.send_message(message, recipients=[f"user{n}@bench.example.com"])
+        await client.sendmail("andon@bench.example.com", [f"user{n}@bench.example.com"], message)
     await client.quit()
     elapsed = time.perf_counter() - started
     if sink.count - before != RECIPIENTS:
@@ -169,8 +167,7 @@ async def _measure(folder: Path, port: int) -> tuple[list[float], list[float], i
             baseline: list[float] = []
             # A warm-up round of each (imports, template compilation, SQLite page cache), not counted.
             await _gateway_round(account_id, plant_id, day, ":warm-up", sink, port)
-            prebuilt = email.message_from_bytes(sink.last, policy=email.policy.default)
-            assert isinstance(prebuilt, EmailMessage)
+            prebuilt = sink.last  # the bytes of one real summary, sent as they are
             await _baseline_round(prebuilt, sink, port)
             for n in range(ROUNDS):
                 gateway.append(await _gateway_round(account_id, plant_id, day, f":round-{n}", sink, port))
@@ -208,8 +205,9 @@ def _section(gateway: list[float], baseline: list[float], size: int, outcome: Ou
 Run {utc_now()} with `{command_line()}`. Each recipient follows 2 of {GROUPS} lines
 ({STATIONS_PER_GROUP} stations each, {ISSUES_PER_STATION} issues per station over the plant day); a summary is
 {size:,} bytes (multipart HTML + text + CSV). Gateway: outbox rows written, claimed, rendered, sent over
-SMTP and recorded as sent (SQLite). Baseline: aiosmtplib sending the same number of one prebuilt summary
-over one connection to the same server (SMTP alone). {ROUNDS} alternating rounds after one warm-up each.
+SMTP and recorded as sent (SQLite). Baseline: aiosmtplib sending the bytes of one real summary as many
+times over one connection to the same server (SMTP alone). aiosmtpd runs in a thread of the benchmark
+process, so its parsing is in both figures. {ROUNDS} alternating rounds after one warm-up each.
 
 **Median: {gateway_s:.2f} s end to end ({RECIPIENTS / gateway_s:,.0f} emails/s), baseline {baseline_s:.2f} s;
 goal ≤ {GOAL_SECONDS:.0f} s: {verdict}.** Ratio baseline/gateway {outcome.ratio:.3f} (the goal as a ratio:
