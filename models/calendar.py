@@ -60,10 +60,17 @@ def total_ms(ranges: Iterable[TimeRange]) -> int:
 
 
 def shift_ranges(shifts: Sequence[Shift], timezone: str, within: TimeRange) -> list[TimeRange]:
-    """In-shift time inside `within`, merged. No shifts means the plant runs 24/7 (all of it).
+    """In-shift time inside `within`, merged. No shifts means the plant runs 24/7 (all of it)."""
+    return merge(shift_occurrences(shifts, timezone, within))
+
+
+def shift_occurrences(shifts: Sequence[Shift], timezone: str, within: TimeRange) -> list[TimeRange]:
+    """Each shift occurrence inside `within`, in order, one range each (back-to-back shifts stay two).
 
     Shifts are weekly, in plant-local wall time (see models.ranges): occurrences starting on every
-    local date from the longest shift before `within` to its end are clipped to it.
+    local date from the longest shift before `within` to its end are clipped to it. Where two overlap
+    (a handover) the later one starts where the earlier ends, so no time belongs to two. No shifts
+    means the plant runs 24/7: the whole range is one occurrence.
     """
     if not shifts:
         return [within] if within.end > within.start else []
@@ -79,7 +86,12 @@ def shift_ranges(shifts: Sequence[Shift], timezone: str, within: TimeRange) -> l
                 if occurrence is not None:
                     found.append(occurrence)
         day += timedelta(days=1)
-    return intersect(merge(found), within)
+    ordered: list[TimeRange] = []
+    for r in sorted(intersect(found, within), key=lambda r: (r.start, r.end)):
+        start = max(r.start, ordered[-1].end) if ordered else r.start
+        if r.end > start:
+            ordered.append(TimeRange(start, r.end))
+    return ordered
 
 
 def shifts_from_json(rows: Sequence[dict[str, float]]) -> list[Shift]:

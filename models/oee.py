@@ -13,8 +13,8 @@ from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from models.calendar import merge
-from models.ranges import MAX_SHIFT_HOURS, Shift, TimeRange, shift_occurrence
+from models.calendar import shift_occurrences
+from models.ranges import Shift, TimeRange
 
 AggregateWindow = Literal["none", "hour", "day", "week", "shift"]
 AGGREGATE_WINDOWS: tuple[AggregateWindow, ...] = ("none", "hour", "day", "week", "shift")
@@ -72,7 +72,7 @@ def buckets(
     if window == "hour":
         edges = _hour_edges(span, zone)
     elif window == "shift" and shifts:
-        return _shift_windows(span, shifts, zone)
+        return shift_occurrences(shifts, zone.key, span)
     else:
         edges = _day_edges(span, zone, day_start_hour, weekly=window == "week")
     return [
@@ -105,19 +105,3 @@ def _day_edges(span: TimeRange, zone: ZoneInfo, day_start_hour: int, *, weekly: 
         edges.append(start_of(day))
         day += step
     return edges
-
-
-def _shift_windows(span: TimeRange, shifts: Sequence[Shift], zone: ZoneInfo) -> list[TimeRange]:
-    first = (span.start.astimezone(zone) - timedelta(hours=MAX_SHIFT_HOURS)).date()
-    last = span.end.astimezone(zone).date()
-    found: list[TimeRange] = []
-    day = first
-    while day <= last:
-        for shift in shifts:
-            if shift.week_day == day.weekday():
-                occurrence = shift_occurrence(shift, day, zone)
-                if occurrence is not None and occurrence.end > span.start and occurrence.start < span.end:
-                    found.append(TimeRange(max(occurrence.start, span.start), min(occurrence.end, span.end)))
-        day += timedelta(days=1)
-    # Overlapping occurrences (a handover) would count their shared time twice: keep them merged.
-    return merge(found)

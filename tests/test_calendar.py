@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from models.calendar import contains, intersect, merge, shift_ranges, subtract, total_ms
+from models.calendar import contains, intersect, merge, shift_occurrences, shift_ranges, subtract, total_ms
 from models.ranges import Shift, TimeRange
 
 
@@ -51,3 +51,15 @@ def test_subtract_and_intersect() -> None:
         r(utc(2026, 1, 1, 6), utc(2026, 1, 1, 7))
     ]
     assert contains(base, utc(2026, 1, 1, 9, 59)) and not contains(base, utc(2026, 1, 1, 10))
+
+
+def test_back_to_back_shifts_stay_separate_occurrences_and_a_handover_is_not_counted_twice() -> None:
+    within = r(utc(2026, 3, 2), utc(2026, 3, 3))
+    got = shift_occurrences([Shift(0, 6, 8), Shift(0, 14, 8)], "UTC", within)
+    assert got == [r(utc(2026, 3, 2, 6), utc(2026, 3, 2, 14)), r(utc(2026, 3, 2, 14), utc(2026, 3, 2, 22))]
+    overlapping = shift_occurrences([Shift(0, 6, 8.5), Shift(0, 14, 8)], "UTC", within)
+    # The half hour of handover belongs to the first shift only; the second starts when it ends.
+    assert overlapping == [
+        r(utc(2026, 3, 2, 6), utc(2026, 3, 2, 14, 30)),
+        r(utc(2026, 3, 2, 14, 30), utc(2026, 3, 2, 22)),
+    ]
