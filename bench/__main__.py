@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import fanout, graphql_stations, ongoing_issues, station_list
+from bench import fanout, graphql_stations, mqtt_ingest, ongoing_issues, station_list
 from bench.harness import DOCS_PATH, BenchmarkError, LoadSettings, Outcome
 
 # The registry: add a benchmark module here. Each entry's run() measures its own
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     ongoing_issues.NAME: ongoing_issues.run,
     graphql_stations.NAME: graphql_stations.run,
     fanout.NAME: fanout.run,
+    mqtt_ingest.NAME: mqtt_ingest.run,
 }
 
 

@@ -41,7 +41,7 @@ class MqttOptions:
     url: str
     client_id: str
     shared: bool = False
-    flush_seconds: float = 0.5
+    flush_seconds: float = 0.25
     batch_max: int = 5000
     max_payload_bytes: int = 64 * 1024
 

@@ -67,7 +67,7 @@ def leadership(
         ("detection", detect),
         ("station-status", statuses),
         ("window-closing", windows),
-        ("escalation", escalate),
+        ("escalation-timer", escalate),
     ]
     return Leadership(jobs, ttl=lease_ttl, renew=lease_renew)
 
