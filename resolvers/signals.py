@@ -84,8 +84,8 @@ async def apply_signals(signals: Sequence[Signal]) -> int:
             effect = effects.setdefault(signal.station_id, _Effects())
             _step(state, signal, bucket, effect, skus, causes, cycle.get(signal.station_id))
         await _write_minutes(conn, minutes, {s.station_id: s.account_id for s in ordered})
+        changes = await _issue_effects(effects, states, stations)  # may clear a pending cause
         await update_by_pk(conn, list(states.values()), _STATE_FIELDS)
-        changes = await _issue_effects(effects, states, stations)
     for change in changes:
         await publish(change)
     STATS.applied += len(ordered)
