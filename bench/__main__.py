@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import daily_summary, downtime, fanout, graphql_stations, ongoing_issues, station_list
+from bench import daily_summary, downtime, fanout, graphql_stations, mqtt_ingest, ongoing_issues, station_list
 from bench.harness import DOCS_PATH, BenchmarkError, LoadSettings, Outcome
 
 # The registry: add a benchmark module here. Each entry's run() measures its own
@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     fanout.NAME: fanout.run,
     daily_summary.NAME: daily_summary.run,
     downtime.NAME: downtime.run,
+    mqtt_ingest.NAME: mqtt_ingest.run,
 }
 
 

@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # Fixed per instance so the broker keeps its persistent session (and QoS 1 messages) across restarts.
     mqtt_client_id: Annotated[str, Field(min_length=1, max_length=64)] = "andon-gateway"
     # Signals are applied in batches: at most this often, or sooner once mqtt_batch_max are waiting.
-    mqtt_flush_seconds: Annotated[float, Field(ge=0.01, le=10)] = 0.5
+    mqtt_flush_seconds: Annotated[float, Field(ge=0.01, le=10)] = 0.25
     mqtt_batch_max: Annotated[int, Field(ge=1, le=100_000)] = 5000
     # Larger payloads are counted and dropped without decoding.
     mqtt_max_payload_bytes: Annotated[int, Field(ge=256, le=1024 * 1024)] = 64 * 1024

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "timers"
 Job = Callable[[datetime], Awaitable[object]]
+# (name, job, seconds between runs: 0 runs it every tick)
+Schedule = Sequence[tuple[str, Job, float]]
 
 
 def instance_id() -> str:
@@ -27,11 +29,10 @@ def instance_id() -> str:
 class Leadership:
     """Runs the jobs only while this instance holds the lease; renews it every `renew` seconds."""
 
-    def __init__(
-        self, jobs: Sequence[tuple[str, Job]], *, ttl: float, renew: float, holder: str | None = None
-    ) -> None:
+    def __init__(self, jobs: Schedule, *, ttl: float, renew: float, holder: str | None = None) -> None:
         self.holder = holder or instance_id()
         self._jobs = jobs
+        self._last_run: dict[str, float] = {}
         self._ttl = timedelta(seconds=ttl)
         self._renew = renew
         self._held_until = 0.0  # monotonic deadline up to which the lease is ours without asking
@@ -40,7 +41,11 @@ class Leadership:
     async def tick(self, now: datetime) -> None:
         if not await self._hold(now):
             return
-        for name, job in self._jobs:
+        for name, job, every in self._jobs:
+            started = time.monotonic()
+            if started - self._last_run.get(name, float("-inf")) < every:
+                continue
+            self._last_run[name] = started
             try:
                 await job(now)
             except Exception:

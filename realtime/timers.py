@@ -63,11 +63,13 @@ def leadership(
     async def escalate(now: datetime) -> None:
         await escalate_due_issues(now=now)
 
+    # Detection and status every tick (latency after a threshold); window closing works per minute and
+    # escalation is due within 5 s, so once a second is enough and keeps the idle database load low.
     jobs = [
-        ("detection", detect),
-        ("station-status", statuses),
-        ("window-closing", windows),
-        ("escalation", escalate),
+        ("detection", detect, 0.0),
+        ("station-status", statuses, 0.0),
+        ("window-closing", windows, 1.0),
+        ("escalation-timer", escalate, 1.0),
     ]
     return Leadership(jobs, ttl=lease_ttl, renew=lease_renew)
 

@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.issues import Cause, Issue
 from models.signals import StationState
 from models.tenancy import Sku, Station
 from models.windows import StationWindow
+from resolvers.bulk_sql import update_by_pk
 from resolvers.changes import Change, publish
 from resolvers.signal_input import SignalIn
 from resolvers.signal_stats import STATS
@@ -70,9 +72,9 @@ async def apply_signals(signals: Sequence[Signal]) -> int:
     station_ids = sorted({s.station_id for s in ordered})
     skus, causes = await _codes(ordered)
     changes: list[Change] = []
-    async with in_transaction():
+    async with in_transaction() as conn:
         states = await _locked_states(ordered, station_ids)
-        stations = {s.id: s for s in await Station.filter(id__in=station_ids)}
+        stations = await _station_rules(station_ids)
         cycle = await _ideal_cycle_times(stations, states)
         minutes: dict[tuple[int, datetime], _Minute] = {}
         effects: dict[int, _Effects] = {}
@@ -81,9 +83,9 @@ async def apply_signals(signals: Sequence[Signal]) -> int:
             bucket = minutes.setdefault((signal.station_id, minute_of(signal.at)), _Minute())
             effect = effects.setdefault(signal.station_id, _Effects())
             _step(state, signal, bucket, effect, skus, causes, cycle.get(signal.station_id))
-        await _write_minutes(minutes, {s.station_id: s.account_id for s in ordered})
-        await StationState.bulk_update(list(states.values()), fields=_STATE_FIELDS)
-        changes = await _issue_effects(effects, states, stations)
+        await _write_minutes(conn, minutes, {s.station_id: s.account_id for s in ordered})
+        changes = await _issue_effects(effects, states, stations)  # may clear a pending cause
+        await update_by_pk(conn, list(states.values()), _STATE_FIELDS)
     for change in changes:
         await publish(change)
     STATS.applied += len(ordered)
@@ -152,8 +154,20 @@ async def _locked_states(signals: Sequence[Signal], station_ids: list[int]) -> d
     return states
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    cycle_time: float | None
+    mode: str
+
+
+async def _station_rules(station_ids: list[int]) -> dict[int, _Rules]:
+    """Plain values, not models: a batch touches hundreds of stations."""
+    rows = await Station.filter(id__in=station_ids).values_list("id", "cycle_time", "downtime_detection_mode")
+    return {int(i): _Rules(c, str(m)) for i, c, m in rows}  # type: ignore[misc]
+
+
 async def _ideal_cycle_times(
-    stations: dict[int, Station], states: dict[int, StationState]
+    stations: dict[int, _Rules], states: dict[int, StationState]
 ) -> dict[int, float]:
     """Seconds per unit: the running SKU's cycle time first, the station's second."""
     sku_ids = {s.sku_id for s in states.values() if s.sku_id}
@@ -280,7 +294,9 @@ def _output(state: StationState, at: datetime, effect: _Effects, cycle_time: flo
     effect.outputs.append((at, at_speed))
 
 
-async def _write_minutes(minutes: dict[tuple[int, datetime], _Minute], accounts: dict[int, str]) -> None:
+async def _write_minutes(
+    conn: BaseDBAsyncClient, minutes: dict[tuple[int, datetime], _Minute], accounts: dict[int, str]
+) -> None:
     """Add the batch's counts to the windows (rows created on first use)."""
     station_ids = {k[0] for k in minutes}
     starts = {k[1] for k in minutes}
@@ -301,8 +317,7 @@ async def _write_minutes(minutes: dict[tuple[int, datetime], _Minute], accounts:
         _merge(window, add)
     if created:
         await StationWindow.bulk_create(created)
-    if updated:
-        await StationWindow.bulk_update(updated, fields=_WINDOW_FIELDS)
+    await update_by_pk(conn, updated, _WINDOW_FIELDS)
 
 
 _WINDOW_FIELDS = [
@@ -339,7 +354,7 @@ def _merge(window: StationWindow, add: _Minute) -> None:
 
 
 async def _issue_effects(
-    effects: dict[int, _Effects], states: dict[int, StationState], stations: dict[int, Station]
+    effects: dict[int, _Effects], states: dict[int, StationState], stations: dict[int, _Rules]
 ) -> list[Change]:
     """End stops the batch's output (or productive) ends, slow runs back at speed; apply named causes."""
     relevant = [i for i, e in effects.items() if e.outputs or e.productive_on or e.causes]
@@ -349,7 +364,7 @@ async def _issue_effects(
     ongoing = await Issue.filter(station_id__in=relevant, end_at__isnull=True).order_by("start_at")
     for issue in ongoing:
         effect = effects[issue.station_id]
-        end_at = _end_moment(issue, effect, stations[issue.station_id].downtime_detection_mode)
+        end_at = _end_moment(issue, effect, stations[issue.station_id].mode)
         if issue.type == "stop" and effect.causes:
             changes.append(await set_cause(issue=issue, cause_id=effect.causes[-1]))
             states[issue.station_id].pending_cause_id = None

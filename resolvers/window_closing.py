@@ -19,6 +19,7 @@ from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Station
 from models.windows import StationWindow
+from resolvers.bulk_sql import update_by_pk
 from resolvers.planned import Calendar, calendars
 from resolvers.signals import MINUTE, minute_of
 
@@ -40,7 +41,7 @@ async def close_windows(*, now: datetime, grace: timedelta) -> int:
 
 
 async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> int:
-    async with in_transaction():
+    async with in_transaction() as conn:
         # Locked on their own: Postgres refuses FOR UPDATE over the outer join select_related makes.
         states = await StationState.filter(id__in=state_ids, closed_until__lt=end).select_for_update()
         if not states:
@@ -82,9 +83,8 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
             state.closed_until = span.end
         if created:
             await StationWindow.bulk_create(created)
-        if updated:
-            await StationWindow.bulk_update(updated, fields=_TIME_FIELDS)
-        await StationState.bulk_update(states, fields=["closed_until"])
+        await update_by_pk(conn, updated, _TIME_FIELDS)
+        await update_by_pk(conn, states, ["closed_until"])
     return len(created) + len(updated)
 
 
