@@ -100,7 +100,7 @@ def test_a_daily_summary_covers_the_previous_plant_day_of_a_non_utc_plant_for_th
     availability = f"{(day_minutes - 50) / day_minutes * 100:.2f} %"
     assert f"2 issues, 50m 00s, availability {availability}, OEE n/a" in text
     assert "- Quiet (b, Mine): 0 issues, 0s, availability 100.00 %, OEE n/a" in text
-    assert f"<td align=\"right\">{availability}</td>" in html
+    assert f'<td align="right">{availability}</td>' in html
     assert "=Jam (jam): 1, 30m 00s" in text
 
     [attachment] = list(mail.iter_attachments())
