@@ -38,3 +38,20 @@ async def release_lease(*, name: str, holder: str, now: datetime) -> None:
 async def lease_holder(*, name: str, now: datetime) -> str | None:
     row = await Lease.get_or_none(name=name)
     return row.holder if row is not None and row.expires_at >= now else None
+
+
+# An account whose history is being generated (POST /api/admin/seedrun/demo) holds `seed:<account>`:
+# the live timers leave its stations alone until the history reaches the present.
+SEEDING_PREFIX = "seed:"
+
+
+def seeding_lease(account_id: str) -> str:
+    return f"{SEEDING_PREFIX}{account_id}"
+
+
+async def seeding_accounts(*, now: datetime) -> list[str]:
+    """Accounts whose history is being written now (their seeding lease has not expired)."""
+    names = await Lease.filter(name__startswith=SEEDING_PREFIX, expires_at__gte=now).values_list(
+        "name", flat=True
+    )
+    return [str(n)[len(SEEDING_PREFIX) :] for n in names]

@@ -8,8 +8,11 @@ that has sent a signal gets one row per minute from its first signal on, silent 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -18,7 +21,9 @@ from models.issues import Issue
 from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Station
+from models.timefmt import utc_now
 from models.windows import StationWindow
+from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
 from resolvers.signals import MINUTE, minute_of
 
@@ -29,10 +34,19 @@ MAX_MINUTES_PER_TICK = 60
 BATCH_STATIONS = 200
 
 
-async def close_windows(*, now: datetime, grace: timedelta) -> int:
-    """Close every minute that ended more than `grace` ago; returns how many windows were closed."""
+async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequence[int] | None = None) -> int:
+    """Close every minute that ended more than `grace` ago; returns how many windows were closed.
+
+    Live (no `station_ids`): every station except those of accounts whose history is being seeded (a
+    live close would skip their closed minutes forward to the present). With `station_ids`: those only.
+    """
     end = minute_of(now - grace)
-    ids = await StationState.filter(closed_until__lt=end).values_list("id", flat=True)
+    query = StationState.filter(closed_until__lt=end)
+    if station_ids is not None:
+        query = query.filter(station_id__in=list(station_ids))
+    elif seeding := await seeding_accounts(now=utc_now()):
+        query = query.exclude(account_id__in=seeding)
+    ids = await query.values_list("id", flat=True)
     closed = 0
     for i in range(0, len(ids), BATCH_STATIONS):
         closed += await _close_batch(list(ids[i : i + BATCH_STATIONS]), end, now)  # type: ignore[arg-type]
@@ -40,7 +54,7 @@ async def close_windows(*, now: datetime, grace: timedelta) -> int:
 
 
 async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> int:
-    async with in_transaction():
+    async with in_transaction() as conn:
         # Locked on their own: Postgres refuses FOR UPDATE over the outer join select_related makes.
         states = await StationState.filter(id__in=state_ids, closed_until__lt=end).select_for_update()
         if not states:
@@ -62,6 +76,8 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
         created, updated = [], []
         for state in states:
             span = spans[state.station_id]
+            # The calendar is expanded once for the station's span; each minute only clips it.
+            times = _SpanTimes.of(cals[state.station_id], span)
             minute = span.start
             while minute < span.end:
                 window = existing.get((state.station_id, minute))
@@ -74,7 +90,7 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
                     updated.append(window)
                 _fill(
                     window,
-                    cals[state.station_id],
+                    times,
                     stops[state.station_id],
                     state.station.downtime_detection_mode,
                 )
@@ -83,7 +99,7 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
         if created:
             await StationWindow.bulk_create(created)
         if updated:
-            await StationWindow.bulk_update(updated, fields=_TIME_FIELDS)
+            await _update_times(conn, updated)
         await StationState.bulk_update(states, fields=["closed_until"])
     return len(created) + len(updated)
 
@@ -97,6 +113,16 @@ _TIME_FIELDS = [
     "downtime_ms",
     "cycle_time_avg",
 ]
+
+
+async def _update_times(conn: BaseDBAsyncClient, windows: list[StationWindow]) -> None:
+    """The time fields of existing rows, one prepared UPDATE run for all of them (the ORM's bulk
+    update builds a CASE expression per field and row, which costs more than the database work)."""
+    postgres = conn.capabilities.dialect == "postgres"
+    marks = [f"${i + 1}" if postgres else "?" for i in range(len(_TIME_FIELDS) + 1)]
+    assignments = ", ".join(f"{name} = {mark}" for name, mark in zip(_TIME_FIELDS, marks, strict=False))
+    sql = f"UPDATE station_window SET {assignments} WHERE id = {marks[-1]}"
+    await conn.execute_many(sql, [[*(getattr(w, f) for f in _TIME_FIELDS), w.id] for w in windows])
 
 
 def _span(closed_until: datetime, end: datetime) -> TimeRange:
@@ -121,12 +147,25 @@ async def _stops(station_ids: list[int], span: TimeRange, now: datetime) -> dict
     return {k: merge(v) for k, v in out.items()} | {i: [] for i in station_ids if i not in out}
 
 
-def _fill(window: StationWindow, calendar: Calendar, stops: list[TimeRange], mode: str) -> None:
+@dataclass(frozen=True, slots=True)
+class _SpanTimes:
+    """A station's in-shift, non-production-in-shift and planned time over a span of minutes."""
+
+    shift: list[TimeRange]
+    non_production: list[TimeRange]
+    planned: list[TimeRange]
+
+    @classmethod
+    def of(cls, calendar: Calendar, span: TimeRange) -> _SpanTimes:
+        return cls(calendar.shift(span), calendar.non_production_in_shift(span), calendar.planned(span))
+
+
+def _fill(window: StationWindow, times: _SpanTimes, stops: list[TimeRange], mode: str) -> None:
     minute = TimeRange(window.window_start_at, window.window_start_at + MINUTE)
-    planned = calendar.planned(minute)
+    planned = intersect(times.planned, minute)
     window.total_ms = 60_000
-    window.shift_ms = total_ms(calendar.shift(minute))
-    window.scheduled_non_production_ms = total_ms(calendar.non_production_in_shift(minute))
+    window.shift_ms = total_ms(intersect(times.shift, minute))
+    window.scheduled_non_production_ms = total_ms(intersect(times.non_production, minute))
     window.scheduled_production_ms = total_ms(planned)
     downtime = sum(total_ms(intersect(planned, stop)) for stop in stops)
     window.downtime_ms = downtime
