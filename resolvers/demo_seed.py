@@ -13,9 +13,10 @@ second call knows there is nothing to do.
 from __future__ import annotations
 
 import heapq
+import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +45,8 @@ from resolvers.signal_input import SignalIn
 from resolvers.signals import Signal, apply_signals, minute_of
 from resolvers.window_closing import close_windows
 
+log = logging.getLogger(__name__)
+
 LEASE_TTL = timedelta(minutes=2)
 BATCH = 2000  # signals per apply_signals call
 CLOSE_EVERY = timedelta(hours=1)  # close_windows closes at most an hour per station and call
@@ -68,15 +71,16 @@ async def seed_demo(
     now: datetime | None = None,
     progress: Progress | None = None,
     hook: Hook | None = None,
+    group_shifts: Mapping[str, list[dict[str, float]]] | None = None,
 ) -> dict[str, int]:
     """Layout plus history (once); answers the counts of the history. `hook` runs between simulated
     hours (tests use it to run the live timers mid-seed)."""
     actor.require(Role.ADMIN)
     now = now or utc_now()
-    say = progress or (lambda _message: None)
+    say = progress or log.info
     await seed_run(actor=actor)
     plant = await _plant(actor.account_id, plant_code)
-    await demo_layout(actor=actor, plant_code=plant.code, now=now)
+    await demo_layout(actor=actor, plant_code=plant.code, now=now, group_shifts=group_shifts)
     codes = [code for _name, group in GROUPS.values() for code in group]
     stations = await Station.filter(account_id=actor.account_id, plant_id=plant.id, code__in=codes).order_by(
         "code"
