@@ -246,8 +246,8 @@ async def _detect(run: _Run, station_id: int, stop: Stop) -> None:
     """The detector at the simulated moment, then what people did about the stop while it lasted."""
     await detect_issues(now=stop.detect_at, station_ids=[station_id])
     issue = await Issue.filter(station_id=station_id, type="stop", end_at__isnull=True).first()
-    if issue is None or not stop.long:
-        return
+    if issue is None or not stop.last_output <= issue.start_at <= stop.detect_at or not stop.long:
+        return  # not opened (not due), or not this stop's issue
     rng = random.Random(issue.start_at.isoformat())
     moment = stop.detect_at
     events: list[IssueEventIn] = []
