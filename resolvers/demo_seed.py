@@ -15,7 +15,6 @@ from __future__ import annotations
 import heapq
 import logging
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +36,7 @@ from resolvers.detection import SkuRules, _stop_threshold, detect_issues
 from resolvers.errors import conflict
 from resolvers.inputs import IssueEventIn
 from resolvers.issue_events import add_issue_event
-from resolvers.leases import hold_lease, release_lease, seeding_lease
+from resolvers.leases import hold_lease, release_lease, seeding_holder, seeding_lease
 from resolvers.lookups import by_code
 from resolvers.planned import calendars
 from resolvers.seed import seed_run
@@ -94,7 +93,7 @@ async def seed_demo(
         # Written before (or the stations have live data, which a replayed week must not overwrite).
         until = record.expires_at if record is not None else now
         return await history_counts(ids, until)
-    holder = f"seed-{uuid.uuid4().hex[:12]}"
+    holder = seeding_holder(actor.account_id)
     if not await hold_lease(name=lease_name, holder=holder, now=utc_now(), ttl=LEASE_TTL):
         raise conflict("the demo history of this account is being written right now", "account")
     run = _Run(actor, stations, say, hook, holder, [])

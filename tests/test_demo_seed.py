@@ -17,7 +17,7 @@ from resolvers.actor import Actor
 from resolvers.demo_seed import seed_demo
 from resolvers.detection import detect_issues
 from resolvers.escalation import escalate_due_issues
-from resolvers.leases import seeding_lease
+from resolvers.leases import hold_lease, seeding_accounts, seeding_holder, seeding_lease
 from resolvers.signals import minute_of
 from resolvers.window_closing import close_windows
 from tests.conftest import Tenant
@@ -142,3 +142,21 @@ def test_live_timers_running_during_seeding_leave_the_history_alone(tenant: Tena
         assert len(starts) == (starts[-1] - starts[0]) / timedelta(minutes=1) + 1
         assert all(shift > 0 for _, shift, alive in rows if alive)
         assert starts[-1] >= minute_of(end) - timedelta(minutes=2)
+
+
+def test_the_seeding_lease_of_a_forty_character_account_fits_and_names_it(tenant: Tenant) -> None:
+    portal = tenant.client.portal
+    assert portal is not None
+    account = "a" * 39 + "z"
+
+    async def call() -> tuple[list[str], list[str]]:
+        name = seeding_lease(account)
+        assert len(name) <= 40
+        now = utc_now()
+        assert await hold_lease(name=name, holder=seeding_holder(account), now=now, ttl=timedelta(minutes=1))
+        during = await seeding_accounts(now=now)
+        await Lease.filter(name=name).delete()
+        return during, await seeding_accounts(now=now)
+
+    during, after = portal.call(call)
+    assert account in during and account not in after
