@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 from typing import Annotated, NoReturn
 
 import typer
@@ -145,6 +146,7 @@ def _simulate_in_background(base_url: str, api_key: str, mqtt_url: str | None) -
 
     async def feed() -> None:
         await wait_until_serving(base_url)
+        await _seed_history(base_url, api_key)
         await simulate(base_url=base_url, api_key=api_key, mqtt_url=mqtt_url, first_stopped=240.0)
 
     def target() -> None:
@@ -154,6 +156,22 @@ def _simulate_in_background(base_url: str, api_key: str, mqtt_url: str | None) -
             logging.getLogger("andon").exception("the demo simulator stopped")
 
     threading.Thread(target=target, name="demo-simulator", daemon=True).start()
+
+
+async def _seed_history(base_url: str, api_key: str) -> None:
+    """A week of history for every screen and analysis, before live signals start (they would land
+    in the middle of it). The second start of the demo finds it written and goes on at once."""
+    import httpx
+
+    typer.echo("demo: writing a week of history (about half a minute on the first start)...")
+    started = time.monotonic()
+    async with httpx.AsyncClient(base_url=base_url, timeout=300.0) as http:
+        response = await http.post("/api/admin/seedrun/demo", headers={"X-API-KEY": api_key})
+    if response.status_code != 200:
+        typer.echo(f"demo: the history could not be written: {response.text}")
+        return
+    counts = ", ".join(f"{v} {k}" for k, v in response.json()["result"].items())
+    typer.echo(f"demo: history ready in {time.monotonic() - started:.0f} s ({counts}); simulator starting")
 
 
 @app.command()

@@ -7,11 +7,12 @@ History (signals, windows, issues) is not made here: it goes through the signal 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from models.roles import Role
-from models.tenancy import Plant
+from models.tenancy import Plant, StationGroup
 from models.timefmt import utc_now
 from resolvers.actor import Actor
 from resolvers.catalog import upsert_non_production_reason, upsert_sku
@@ -35,8 +36,16 @@ _BREAK = (12.0, 12.5)
 _MAINTENANCE = (14.0, 16.0)
 
 
-async def demo_layout(*, actor: Actor, plant_code: str, now: datetime | None = None) -> dict[str, int]:
-    """Create what is missing of the layout in the plant; answers how many schedule entries it added."""
+async def demo_layout(
+    *,
+    actor: Actor,
+    plant_code: str,
+    now: datetime | None = None,
+    group_shifts: Mapping[str, list[dict[str, float]]] | None = None,
+) -> dict[str, int]:
+    """Create what is missing of the layout in the plant; answers how many schedule entries it added.
+
+    `group_shifts` replaces the weekday shifts of the named groups (`[]`: around the clock)."""
     actor.require(Role.SUPERVISOR)
     plant = await by_code(Plant, "plant", account_id=actor.account_id, code=plant_code)
     for code, name, cycle in SKUS:
@@ -47,12 +56,16 @@ async def demo_layout(*, actor: Actor, plant_code: str, now: datetime | None = N
         )
     stations: list[str] = []
     for group_code, (group_name, codes) in GROUPS.items():
-        await upsert_station_group(
-            actor=actor,
-            data=StationGroupIn.model_validate(
-                {"code": group_code, "name": group_name, "plantCode": plant.code, "shifts": WEEKDAY_SHIFTS}
-            ),
-        )
+        # An existing group keeps its shifts: they may have been set on purpose (`andon demo` runs
+        # assembly around the clock), and the history already written follows them.
+        if not await StationGroup.exists(account_id=actor.account_id, code=group_code):
+            shifts = (group_shifts or {}).get(group_code, WEEKDAY_SHIFTS)
+            await upsert_station_group(
+                actor=actor,
+                data=StationGroupIn.model_validate(
+                    {"code": group_code, "name": group_name, "plantCode": plant.code, "shifts": shifts}
+                ),
+            )
         for index, code in enumerate(codes):
             await upsert_station(
                 actor=actor,

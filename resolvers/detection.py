@@ -8,6 +8,7 @@ taken over while the old holder was still finishing a tick) still opens one issu
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,9 @@ from models.issues import Issue
 from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Sku, Station
+from models.timefmt import utc_now
 from resolvers.changes import Change, publish
+from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
 from resolvers.system_issues import open_issue, set_cause
 
@@ -94,11 +97,20 @@ async def _sku_rules(states: list[StationState]) -> dict[int, SkuRules]:
     return {int(i): SkuRules(c, m) for i, c, m in rows}  # type: ignore[misc]
 
 
-async def detect_issues(*, now: datetime) -> int:
-    """Open every due stop and slow issue of detected stations; returns how many were opened."""
-    states = await StationState.filter(
+async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = None) -> int:
+    """Open every due stop and slow issue of detected stations; returns how many were opened.
+
+    Live (no `station_ids`): every station except those of accounts whose history is being seeded.
+    With `station_ids`: those stations only, at a simulated `now` (the demo history's own detector).
+    """
+    query = StationState.filter(
         station__downtime_detection_mode__in=DETECTED_MODES, station__archived_at__isnull=True
-    ).select_related("station")
+    )
+    if station_ids is not None:
+        query = query.filter(station_id__in=list(station_ids))
+    elif seeding := await seeding_accounts(now=utc_now()):
+        query = query.exclude(account_id__in=seeding)
+    states = await query.select_related("station")
     if not states:
         return 0
     ongoing = set(

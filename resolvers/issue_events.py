@@ -55,6 +55,8 @@ async def add_issue_event(
             operator_initials=data.operator,
             cause_id=cause_id,
             revision=revision,
+            # `now` is the event's moment: a caller replaying history (the demo week) passes its own.
+            created_at=now,
             estimate_end_at=now + timedelta(minutes=data.estimatedTime) if data.type == "estimate" else None,  # type: ignore[arg-type]
         )
         await record_change(account_id=actor.account_id, revision=revision, issue_id=issue.id, kind=data.type)

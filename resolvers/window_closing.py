@@ -8,6 +8,8 @@ that has sent a signal gets one row per minute from its first signal on, silent 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
@@ -18,8 +20,10 @@ from models.issues import Issue
 from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Station
+from models.timefmt import utc_now
 from models.windows import StationWindow
 from resolvers.bulk_sql import update_by_pk
+from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
 from resolvers.signals import MINUTE, minute_of
 
@@ -30,10 +34,19 @@ MAX_MINUTES_PER_TICK = 60
 BATCH_STATIONS = 200
 
 
-async def close_windows(*, now: datetime, grace: timedelta) -> int:
-    """Close every minute that ended more than `grace` ago; returns how many windows were closed."""
+async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequence[int] | None = None) -> int:
+    """Close every minute that ended more than `grace` ago; returns how many windows were closed.
+
+    Live (no `station_ids`): every station except those of accounts whose history is being seeded (a
+    live close would skip their closed minutes forward to the present). With `station_ids`: those only.
+    """
     end = minute_of(now - grace)
-    ids = await StationState.filter(closed_until__lt=end).values_list("id", flat=True)
+    query = StationState.filter(closed_until__lt=end)
+    if station_ids is not None:
+        query = query.filter(station_id__in=list(station_ids))
+    elif seeding := await seeding_accounts(now=utc_now()):
+        query = query.exclude(account_id__in=seeding)
+    ids = await query.values_list("id", flat=True)
     closed = 0
     for i in range(0, len(ids), BATCH_STATIONS):
         closed += await _close_batch(list(ids[i : i + BATCH_STATIONS]), end, now)  # type: ignore[arg-type]
@@ -63,6 +76,8 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
         created, updated = [], []
         for state in states:
             span = spans[state.station_id]
+            # The calendar is expanded once for the station's span; each minute only clips it.
+            times = _SpanTimes.of(cals[state.station_id], span)
             minute = span.start
             while minute < span.end:
                 window = existing.get((state.station_id, minute))
@@ -75,7 +90,7 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
                     updated.append(window)
                 _fill(
                     window,
-                    cals[state.station_id],
+                    times,
                     stops[state.station_id],
                     state.station.downtime_detection_mode,
                 )
@@ -121,12 +136,25 @@ async def _stops(station_ids: list[int], span: TimeRange, now: datetime) -> dict
     return {k: merge(v) for k, v in out.items()} | {i: [] for i in station_ids if i not in out}
 
 
-def _fill(window: StationWindow, calendar: Calendar, stops: list[TimeRange], mode: str) -> None:
+@dataclass(frozen=True, slots=True)
+class _SpanTimes:
+    """A station's in-shift, non-production-in-shift and planned time over a span of minutes."""
+
+    shift: list[TimeRange]
+    non_production: list[TimeRange]
+    planned: list[TimeRange]
+
+    @classmethod
+    def of(cls, calendar: Calendar, span: TimeRange) -> _SpanTimes:
+        return cls(calendar.shift(span), calendar.non_production_in_shift(span), calendar.planned(span))
+
+
+def _fill(window: StationWindow, times: _SpanTimes, stops: list[TimeRange], mode: str) -> None:
     minute = TimeRange(window.window_start_at, window.window_start_at + MINUTE)
-    planned = calendar.planned(minute)
+    planned = intersect(times.planned, minute)
     window.total_ms = 60_000
-    window.shift_ms = total_ms(calendar.shift(minute))
-    window.scheduled_non_production_ms = total_ms(calendar.non_production_in_shift(minute))
+    window.shift_ms = total_ms(intersect(times.shift, minute))
+    window.scheduled_non_production_ms = total_ms(intersect(times.non_production, minute))
     window.scheduled_production_ms = total_ms(planned)
     downtime = sum(total_ms(intersect(planned, stop)) for stop in stops)
     window.downtime_ms = downtime

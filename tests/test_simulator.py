@@ -12,7 +12,9 @@ from tests.gateway_process import andon_env, describe, run_andon, running_gatewa
 from tests.services import BACKEND
 from tests.test_mqtt import Broker, _env, _forgotten, _wait_subscribed, broker, new_account  # noqa: F401
 
-DEMO_SECONDS = 60.0
+# The demo plant's SKUs run 20 to 45 s cycles: a stop is detected up to 1.5 x 45 s after the last output.
+DEMO_SECONDS = 90.0
+HISTORY_SECONDS = 120.0
 
 
 def test_a_simulated_station_cycles_stops_with_codes_and_changes_over() -> None:
@@ -33,8 +35,10 @@ def test_demo_shows_an_ongoing_issue_within_a_minute(tmp_path: Path) -> None:
     with subprocess_database(tmp_path) as url:
         env = {"ANDON_DATABASE_URL": url} if BACKEND == "postgres" else {}
         with running_gateway(env, tmp_path, command=("demo",), migrate=False, ready_seconds=30) as gateway:
-            started = time.monotonic()
             key = gateway.wait_for_stdout(r"API key:\s+(\S+)", 10).group(1)
+            # The simulator starts once the week of history is written (tests/test_demo_seed.py).
+            gateway.wait_for_stdout(r"demo: history ready", HISTORY_SECONDS)
+            started = time.monotonic()
             with gateway.client() as http:
                 deadline = started + DEMO_SECONDS
                 ongoing: list[object] = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resolvers import access_codes, account_config, accounts, seed
+from resolvers import access_codes, account_config, accounts, demo_seed, seed
 from resolvers.inputs import ConfigIn, NewAccountIn
 from rest_compat.endpoint import Call, endpoint
 
@@ -60,3 +60,14 @@ async def delete_access_code(call: Call) -> object:
 async def post_seed_run(call: Call) -> object:
     await seed.seed_run(actor=call.actor)
     return None
+
+
+@endpoint(
+    "POST",
+    "/api/admin/seedrun/demo",
+    "Lay out the demo plant in the account's first plant and write a week of history (idempotent)",
+    tag="Admin",
+    envelope="result",
+)
+async def post_seed_run_demo(call: Call) -> object:
+    return await demo_seed.seed_demo(actor=call.actor)

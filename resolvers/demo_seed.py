@@ -1,0 +1,275 @@
+"""POST /api/admin/seedrun/demo: the demo plant layout and a week of history up to now.
+
+The history goes through the live code paths: signals applied with `apply_signals` in time order and
+in batches, stops opened by `detect_issues` at the simulated moment the detector would have seen them,
+acknowledge / estimate / cause events through `add_issue_event` at their simulated moments, windows
+closed by `close_windows` at simulated times. While it runs the account holds the lease
+`seed:<account>`, so the live timers (detection, window closing, escalation) leave its stations alone:
+a state whose last output is days old would otherwise read as a stop from then to now. Once the history
+has reached now the lease is released; its row stays and records when the history ended, which is how a
+second call knows there is nothing to do.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.functions import Sum
+
+from models.issues import Issue, IssueEvent
+from models.ranges import TimeRange
+from models.roles import Role
+from models.signals import Lease, StationState
+from models.tenancy import Plant, Sku, Station
+from models.timefmt import utc_now
+from models.windows import NonProductionSchedule, ProductionSchedule, StationWindow
+from resolvers.actor import Actor
+from resolvers.demo_history import Output, StationPlan, Stop, plan_station
+from resolvers.demo_layout import DAYS, GROUPS, demo_layout
+from resolvers.detection import SkuRules, _stop_threshold, detect_issues
+from resolvers.errors import conflict
+from resolvers.inputs import IssueEventIn
+from resolvers.issue_events import add_issue_event
+from resolvers.leases import hold_lease, release_lease, seeding_holder, seeding_lease
+from resolvers.lookups import by_code
+from resolvers.planned import calendars
+from resolvers.seed import seed_run
+from resolvers.signal_input import SignalIn
+from resolvers.signals import Signal, apply_signals, minute_of
+from resolvers.window_closing import close_windows
+
+log = logging.getLogger(__name__)
+
+LEASE_TTL = timedelta(minutes=2)
+BATCH = 2000  # signals per apply_signals call
+CLOSE_EVERY = timedelta(hours=1)  # close_windows closes at most an hour per station and call
+Progress = Callable[[str], None]
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Run:
+    actor: Actor
+    stations: list[Station]
+    progress: Progress
+    hook: Hook | None
+    holder: str
+    pending: list[Signal]
+
+
+async def seed_demo(
+    *,
+    actor: Actor,
+    plant_code: str | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    hook: Hook | None = None,
+    group_shifts: Mapping[str, list[dict[str, float]]] | None = None,
+) -> dict[str, int]:
+    """Layout plus history (once); answers the counts of the history. `hook` runs between simulated
+    hours (tests use it to run the live timers mid-seed)."""
+    actor.require(Role.ADMIN)
+    now = now or utc_now()
+    say = progress or log.info
+    await seed_run(actor=actor)
+    plant = await _plant(actor.account_id, plant_code)
+    await demo_layout(actor=actor, plant_code=plant.code, now=now, group_shifts=group_shifts)
+    codes = [code for _name, group in GROUPS.values() for code in group]
+    stations = await Station.filter(account_id=actor.account_id, plant_id=plant.id, code__in=codes).order_by(
+        "code"
+    )
+    ids = [s.id for s in stations]
+    lease_name = seeding_lease(actor.account_id)
+    record = await Lease.get_or_none(name=lease_name)
+    if record is not None and record.expires_at >= utc_now():
+        raise conflict("the demo history of this account is being written right now", "account")
+    if record is not None or await StationState.filter(station_id__in=ids).exists():
+        # Written before (or the stations have live data, which a replayed week must not overwrite).
+        until = record.expires_at if record is not None else now
+        return await history_counts(ids, until)
+    holder = seeding_holder(actor.account_id)
+    if not await hold_lease(name=lease_name, holder=holder, now=utc_now(), ttl=LEASE_TTL):
+        raise conflict("the demo history of this account is being written right now", "account")
+    run = _Run(actor, stations, say, hook, holder, [])
+    try:
+        await _write_history(run, now)
+    finally:
+        await release_lease(name=lease_name, holder=holder, now=utc_now())
+    record = await Lease.get(name=lease_name)
+    return await history_counts(ids, record.expires_at)
+
+
+async def history_counts(station_ids: list[int], until: datetime) -> dict[str, int]:
+    """What the history holds: counted up to its end, so live data added since does not change it."""
+    window_end = minute_of(until)
+    windows = StationWindow.filter(station_id__in=station_ids, window_start_at__lt=window_end)
+    signals = await windows.annotate(n=Sum("signal_count")).first().values_list("n", flat=True)
+    issues = Issue.filter(station_id__in=station_ids, start_at__lt=until)
+    return {
+        "stations": len(station_ids),
+        "schedules": await ProductionSchedule.filter(station_id__in=station_ids).count()
+        + await NonProductionSchedule.filter(station_id__in=station_ids).count(),
+        "signals": int(signals or 0),  # type: ignore[arg-type]
+        "windows": await windows.count(),
+        "issues": await issues.count(),
+        "issueEvents": await IssueEvent.filter(
+            issue__station_id__in=station_ids, issue__start_at__lt=until, created_at__lt=until
+        ).count(),
+    }
+
+
+async def _plant(account_id: str, plant_code: str | None) -> Plant:
+    if plant_code is not None:
+        return await by_code(Plant, "plant", account_id=account_id, code=plant_code)
+    plant = await Plant.filter(account_id=account_id).order_by("id").first()
+    if plant is None:
+        raise conflict("the account has no plant to lay the demo out in", "plantCode")
+    return plant
+
+
+async def _plans(stations: list[Station], now: datetime) -> dict[int, StationPlan]:
+    span = TimeRange(now - timedelta(days=DAYS), now)
+    cals = await calendars(stations, span)
+    runs = await ProductionSchedule.filter(
+        station_id__in=[s.id for s in stations], planned_end_at__gt=span.start, planned_start_at__lt=span.end
+    ).order_by("planned_start_at")
+    skus = {s.id: s for s in await Sku.filter(id__in={r.sku_id for r in runs})}
+    plans = {}
+    for station in stations:
+        mine = [
+            (
+                TimeRange(r.planned_start_at, r.planned_end_at),
+                skus[r.sku_id].code,
+                _cycle(skus[r.sku_id], station),
+            )
+            for r in runs
+            if r.station_id == station.id
+        ]
+        if not mine:
+            continue
+        thresholds = {
+            s.code: _stop_threshold(station, SkuRules(s.cycle_time, s.downtime_duration_threshold_multiplier))
+            or timedelta(minutes=1)
+            for s in skus.values()
+        }
+        plans[station.id] = plan_station(
+            rng=random.Random(f"{station.code}:{span.start.date()}"),
+            planned=cals[station.id].planned(span),
+            sku_at=mine,
+            threshold_for=thresholds,
+            end=now - timedelta(seconds=1),
+        )
+    return plans
+
+
+def _cycle(sku: Sku, station: Station) -> float:
+    return float(sku.cycle_time or station.cycle_time or 30.0)
+
+
+async def _write_history(run: _Run, now: datetime) -> None:
+    plans = await _plans(run.stations, now)
+    account = run.actor.account_id
+    # One time-ordered stream of what happens: (moment, tie-break, kind, station, what).
+    # The sequence number keeps ties in plan order (and the payloads out of the comparison).
+    stream: list[tuple[datetime, int, int, str, int, Any]] = []
+    for station_id, plan in plans.items():
+        for output in plan.outputs:
+            stream.append((output.at, 0, len(stream), "signal", station_id, _output_signal(output)))
+        for stop in plan.stops:
+            if stop.error_code is not None:
+                half = (stop.detect_at - stop.last_output) / 2
+                coded = SignalIn(error_code=stop.error_code)
+                stream.append((stop.last_output + half, 0, len(stream), "signal", station_id, coded))
+            stream.append((stop.detect_at, 1, len(stream), "detect", station_id, stop))
+    heapq.heapify(stream)
+    total = len(stream)
+    run.progress(f"demo history: {total} steps over {len(plans)} stations")
+    ids = [s.id for s in run.stations]
+    next_close = minute_of(stream[0][0]) + CLOSE_EVERY if stream else now
+    done = 0
+    while stream:
+        at, _order, _seq, kind, station_id, what = heapq.heappop(stream)
+        while at >= next_close:
+            await _flush(run)
+            await close_windows(now=next_close, grace=timedelta(0), station_ids=ids)
+            await _keep_lease(run)
+            if next_close.hour == 0:
+                run.progress(f"demo history: {next_close.date()} ({done}/{total})")
+            next_close += CLOSE_EVERY
+        done += 1
+        if kind == "signal":
+            run.pending.append(Signal(account, station_id, at, what))
+            if len(run.pending) >= BATCH:
+                await _flush(run)
+        else:
+            await _flush(run)
+            await _detect(run, station_id, what)
+    await _flush(run)
+    await _arrive_now(run, plans)
+    real = utc_now()
+    while next_close <= real:
+        await close_windows(now=next_close, grace=timedelta(0), station_ids=ids)
+        next_close += CLOSE_EVERY
+    while await close_windows(now=real, grace=timedelta(0), station_ids=ids):
+        pass
+    run.progress("demo history: done")
+
+
+def _output_signal(output: Output) -> SignalIn:
+    return SignalIn(
+        production_complete_good=output.good, production_complete_bad=output.bad or None, sku=output.sku
+    )
+
+
+async def _flush(run: _Run) -> None:
+    if run.pending:
+        await apply_signals(run.pending)
+        run.pending = []
+
+
+async def _keep_lease(run: _Run) -> None:
+    await hold_lease(
+        name=seeding_lease(run.actor.account_id), holder=run.holder, now=utc_now(), ttl=LEASE_TTL
+    )
+    if run.hook is not None:
+        await run.hook()
+
+
+async def _detect(run: _Run, station_id: int, stop: Stop) -> None:
+    """The detector at the simulated moment, then what people did about the stop while it lasted."""
+    await detect_issues(now=stop.detect_at, station_ids=[station_id])
+    issue = await Issue.filter(station_id=station_id, type="stop", end_at__isnull=True).first()
+    if issue is None or not stop.last_output <= issue.start_at <= stop.detect_at or not stop.long:
+        return  # not opened (not due), or not this stop's issue
+    rng = random.Random(issue.start_at.isoformat())
+    moment = stop.detect_at
+    events: list[IssueEventIn] = []
+    if stop.acknowledged:
+        events.append(IssueEventIn(type="acknowledge", operator="OP"))
+        left = (stop.end - moment).total_seconds() / 60
+        events.append(IssueEventIn(type="estimate", estimatedTime=max(1, round(left)), operator="OP"))
+    if stop.operator_cause is not None:
+        events.append(IssueEventIn(type="cause", causeCode=stop.operator_cause, operator="OP"))
+    room = (stop.end - moment) / (len(events) + 1)
+    for event in events:
+        moment += room * rng.uniform(0.3, 1.0)
+        await add_issue_event(actor=run.actor, issue_id=issue.id, data=event, now=moment)
+
+
+async def _arrive_now(run: _Run, plans: dict[int, StationPlan]) -> None:
+    """Output at the real present for stations in planned time, so the live detector, taking over, sees a
+    station that is running (it would otherwise open a stop from the last simulated output)."""
+    real = utc_now()
+    cals = await calendars(run.stations, TimeRange(real - timedelta(seconds=1), real + timedelta(seconds=1)))
+    arriving = [
+        Signal(run.actor.account_id, s.id, real, SignalIn(production_complete_good=1))
+        for s in run.stations
+        if s.id in plans and cals[s.id].planned(TimeRange(real - timedelta(seconds=1), real))
+    ]
+    await apply_signals(arriving)

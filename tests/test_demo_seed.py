@@ -1,0 +1,162 @@
+"""POST /api/admin/seedrun/demo: a week of history through the live code paths, idempotent, and the live
+timers running meanwhile leave it alone."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from models.issues import Issue, IssueEvent
+from models.roles import Role
+from models.signals import Lease
+from models.tenancy import Station
+from models.timefmt import utc_now
+from models.windows import StationWindow
+from resolvers.actor import Actor
+from resolvers.demo_seed import seed_demo
+from resolvers.detection import detect_issues
+from resolvers.escalation import escalate_due_issues
+from resolvers.leases import hold_lease, seeding_accounts, seeding_holder, seeding_lease
+from resolvers.signals import minute_of
+from resolvers.window_closing import close_windows
+from tests.conftest import Tenant
+
+LONGEST_STOP = timedelta(minutes=31)  # resolvers.demo_history: long stops last 5 to 30 minutes
+
+
+def counts_in_db(t: Tenant) -> dict[str, int]:
+    portal = t.client.portal
+    assert portal is not None
+
+    async def call() -> dict[str, int]:
+        end = (await Lease.get(name=seeding_lease(t.account_id))).expires_at
+        ids = await Station.filter(account_id=t.account_id).values_list("id", flat=True)
+        return {
+            "issues": await Issue.filter(station_id__in=ids, start_at__lt=end).count(),
+            "windows": await StationWindow.filter(
+                station_id__in=ids, window_start_at__lt=minute_of(end)
+            ).count(),
+        }
+
+    return portal.call(call)
+
+
+def test_seedrun_demo_gives_an_analysable_week_and_runs_once(tenant: Tenant) -> None:
+    started = time.monotonic()
+    response = tenant.post("/api/admin/seedrun/demo")
+    seconds = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["isSuccess"] is True
+    first = body["result"]
+    print(f"seedrun/demo took {seconds:.1f} s: {first}")
+    assert seconds < 60
+    assert first["stations"] == 8 and first["issues"] > 50 and first["issueEvents"] > first["issues"]
+    assert first["signals"] > 10_000 and first["windows"] > 8 * 24 * 60
+
+    results = tenant.get(
+        "/api/downtime", params={"plantcode": tenant.plant_code, "rangecode": "last-7-days"}
+    ).json()["results"]
+    assert len(results) == 8
+    oees = [r["oee"]["oee"] for r in results]
+    assert all(o is not None for o in oees), oees
+    plant_oee = sum(oees) / len(oees)  # unweighted mean of the stations (docs/demo.md)
+    print(f"plant OEE {plant_oee:.1f} % (stations {oees})")
+    assert 40 <= plant_oee <= 90, oees
+    for result in results:
+        stops = result["oee"]["stops"]
+        assert stops, result["stationCode"]
+
+    issues: list[dict[str, Any]] = tenant.ok(
+        tenant.get("/api/issue", params={"rangecode": "last-7-days", "limit": 1000})
+    )
+    assert len(issues) >= first["issues"] - 1
+    with_events = [i for i in issues if i["events"]]
+    types = {e["type"] for i in issues for e in i["events"]}
+    assert len(with_events) > len(issues) / 2
+    assert {"acknowledge", "estimate", "cause"} <= types
+
+    before = counts_in_db(tenant)
+    again = tenant.post("/api/admin/seedrun/demo")
+    assert again.status_code == 200, again.text
+    assert again.json()["result"] == first
+    assert counts_in_db(tenant) == before
+    assert before["issues"] == first["issues"] and before["windows"] == first["windows"]
+
+
+def test_live_timers_running_during_seeding_leave_the_history_alone(tenant: Tenant) -> None:
+    """The live detector, window closer and escalation run between simulated hours (with the real clock):
+    no stop from a days-old last output to now, no minute skipped forward, no escalation."""
+    portal = tenant.client.portal
+    assert portal is not None
+    actor = Actor(account_id=tenant.account_id, role=Role.ADMIN, via="api-key")
+    calls = 0
+    added: list[int] = []
+
+    async def live_tick() -> None:
+        nonlocal calls
+        calls += 1
+        now = utc_now()
+        before = await Issue.filter(account_id=tenant.account_id).count()
+        await detect_issues(now=now)
+        await close_windows(now=now, grace=timedelta(seconds=0))
+        await escalate_due_issues(now=now)
+        added.append(await Issue.filter(account_id=tenant.account_id).count() - before)
+
+    async def call() -> None:
+        # Assembly around the clock: whatever the weekday, the live detector has planned time to open a
+        # stop in (with weekday shifts only, a Sunday would hide that pitfall).
+        await seed_demo(actor=actor, hook=live_tick, group_shifts={"assembly": []})
+
+    portal.call(call)
+    assert calls > 24 and added == [0] * calls
+    escalated = portal.call(IssueEvent.filter(account_id=tenant.account_id, type="escalate").count)
+    assert escalated == 0
+
+    async def check() -> tuple[list[tuple[Any, ...]], dict[int, list[Any]], Any]:
+        ids = await Station.filter(account_id=tenant.account_id).values_list("id", flat=True)
+        end = (await Lease.get(name=seeding_lease(tenant.account_id))).expires_at
+        issues = await Issue.filter(station_id__in=ids, start_at__lt=end).values_list(
+            "start_at", "end_at", "type"
+        )
+        windows: dict[int, list[Any]] = {}
+        for station_id, start, shift, alive in (
+            await StationWindow.filter(station_id__in=ids, window_start_at__lt=minute_of(end))
+            .order_by("window_start_at")
+            .values_list("station_id", "window_start_at", "shift_ms", "is_alive")
+        ):
+            windows.setdefault(int(station_id), []).append((start, shift, alive))  # type: ignore[arg-type]
+        return list(issues), windows, end
+
+    issues, windows, end = portal.call(check)
+    assert issues
+    for start, stop_end, kind in issues:
+        assert kind == "stop"
+        assert stop_end is not None and stop_end - start < LONGEST_STOP, (start, stop_end)
+    assert len(windows) == 8
+    for rows in windows.values():
+        starts = [s for s, _, _ in rows]
+        # One row per minute from the first signal to the end (a live close would have skipped days),
+        # every minute with output closed with its shift time (output comes only in shifts).
+        assert len(starts) == (starts[-1] - starts[0]) / timedelta(minutes=1) + 1
+        assert all(shift > 0 for _, shift, alive in rows if alive)
+        assert starts[-1] >= minute_of(end) - timedelta(minutes=2)
+
+
+def test_the_seeding_lease_of_a_forty_character_account_fits_and_names_it(tenant: Tenant) -> None:
+    portal = tenant.client.portal
+    assert portal is not None
+    account = "a" * 39 + "z"
+
+    async def call() -> tuple[list[str], list[str]]:
+        name = seeding_lease(account)
+        assert len(name) <= 40
+        now = utc_now()
+        assert await hold_lease(name=name, holder=seeding_holder(account), now=now, ttl=timedelta(minutes=1))
+        during = await seeding_accounts(now=now)
+        await Lease.filter(name=name).delete()
+        return during, await seeding_accounts(now=now)
+
+    during, after = portal.call(call)
+    assert account in during and account not in after
