@@ -16,7 +16,7 @@ after the member joined: no gap and no duplicate at the seam.
 `ongoingIssues` sends the full list on subscribe: a member joining a running feed gets the feed's
 last frame (every member sees the same list, computed at the same change).
 
-Only documents of exactly one subscription field from `SHAREABLE` (with `since`, if given, passed as
+Only documents of exactly one subscription field from `SHAREABLE` (`issueChanged`, `ongoingIssues`) (with `since`, if given, passed as
 a variable) are shared; anything else runs per subscriber as before.
 """
 
@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SHAREABLE = frozenset({"issueChanged", "ongoingIssues", "stationStatusChanged"})
+# `stationStatusChanged` is not shared: it sends each station's current status on subscribe, one frame
+# per station, so a member joining a running feed would need every station's last frame, not one.
+SHAREABLE = frozenset({"issueChanged", "ongoingIssues"})
 # A member resuming with `since` buffers the feed's frames while it replays; past this it is too slow.
 BUFFER_LIMIT = 1024
 

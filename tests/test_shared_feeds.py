@@ -8,6 +8,7 @@ keep accounts and filters apart, and the writer's ordering and overflow rules.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -190,3 +191,18 @@ def test_websocket_disconnect_is_not_an_error_for_the_writer() -> None:
         assert writer.closed
 
     asyncio.run(run())
+
+
+def test_station_status_subscriptions_are_not_shared(plant: Tenant) -> None:
+    """Each subscriber must get every station's current status first, which one shared frame cannot give."""
+    client = plant.client
+    before = feeds(client).count()
+    with client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"apiKey": plant.api_key}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        query = "subscription { stationStatusChanged { stationCode status } }"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["type"] in ("pong", "next")
+        time.sleep(0.2)  # a shared subscription would have made its feed by now (it takes milliseconds)
+        assert feeds(client).count() == before
