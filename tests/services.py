@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,7 +19,11 @@ def service_url(variable: str) -> str:
     url = os.environ.get(variable)
     if url:
         return url
-    message = f"{variable} is not set: run the suite through `make test`, which starts the service"
+    missing(f"{variable} is not set: run the suite through `make test`, which starts the service")
+
+
+def missing(message: str) -> NoReturn:
+    """Something `make test` provides is absent: a failure under CI=true, a skip locally."""
     if IN_CI:
         pytest.fail(message)
     pytest.skip(message)
