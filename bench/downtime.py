@@ -67,6 +67,9 @@ WINDOW_COLUMNS = (
     "production_bad_count",
     "cycle_time_avg",
     "is_alive",
+    "line_speed_samples",
+    "rssi_samples",
+    "signal_count",
 )
 
 
@@ -173,6 +176,9 @@ async def seed_history(dsn: str, account: str, end: dt.datetime) -> int:
                         bad if units else 0,
                         60.0 / units if units else None,
                         True,
+                        0,
+                        0,
+                        units,
                     )
                 )
             await conn.copy_records_to_table("station_window", records=rows, columns=WINDOW_COLUMNS)
