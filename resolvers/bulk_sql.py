@@ -7,17 +7,21 @@ a signal batch touches, building that SQL cost more than running it (about 0.4 m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
 
-async def update_by_pk(conn: BaseDBAsyncClient, rows: Sequence[Model], fields: Sequence[str]) -> None:
+async def update_by_pk(
+    conn: BaseDBAsyncClient, rows: Sequence[Any], fields: Sequence[str], model: type[Model] | None = None
+) -> None:
     """UPDATE each row's `fields` (model field names) where its primary key matches; inside the caller's
-    transaction (`conn` from in_transaction)."""
+    transaction (`conn` from in_transaction). Rows are model instances, or any objects with the model's
+    field names and a `pk` when `model` is given."""
     if not rows:
         return
-    meta = rows[0]._meta
+    meta = (model or rows[0])._meta
     columns = [meta.fields_db_projection[f] for f in fields]
     postgres = conn.capabilities.dialect == "postgres"
 

@@ -16,11 +16,10 @@ from tortoise.transactions import in_transaction
 from models.issues import Cause, Issue
 from models.signals import StationState
 from models.tenancy import Sku, Station
-from models.windows import StationWindow
-from resolvers.bulk_sql import update_by_pk
 from resolvers.changes import Change, publish
 from resolvers.signal_input import SignalIn
 from resolvers.signal_stats import STATS
+from resolvers.state_rows import StateRow, read_states, write_states
 from resolvers.system_issues import end_issue, set_cause
 
 MINUTE = timedelta(minutes=1)
@@ -73,7 +72,7 @@ async def apply_signals(signals: Sequence[Signal]) -> int:
     skus, causes = await _codes(ordered)
     changes: list[Change] = []
     async with in_transaction() as conn:
-        states = await _locked_states(ordered, station_ids)
+        states = await _locked_states(conn, ordered, station_ids)
         stations = await _station_rules(station_ids)
         cycle = await _ideal_cycle_times(stations, states)
         minutes: dict[tuple[int, datetime], _Minute] = {}
@@ -85,7 +84,7 @@ async def apply_signals(signals: Sequence[Signal]) -> int:
             _step(state, signal, bucket, effect, skus, causes, cycle.get(signal.station_id))
         await _write_minutes(conn, minutes, {s.station_id: s.account_id for s in ordered})
         changes = await _issue_effects(effects, states, stations)  # may clear a pending cause
-        await update_by_pk(conn, list(states.values()), _STATE_FIELDS)
+        await write_states(conn, states.values(), _STATE_FIELDS)
     for change in changes:
         await publish(change)
     STATS.applied += len(ordered)
@@ -128,10 +127,11 @@ async def _codes(signals: Sequence[Signal]) -> tuple[dict[tuple[str, str], int],
     return skus, causes
 
 
-async def _locked_states(signals: Sequence[Signal], station_ids: list[int]) -> dict[int, StationState]:
+async def _locked_states(
+    conn: BaseDBAsyncClient, signals: Sequence[Signal], station_ids: list[int]
+) -> dict[int, StateRow]:
     """The stations' state rows, locked until commit; created on a station's first signal."""
-    query = StationState.filter(station_id__in=station_ids).select_for_update()
-    states = {s.station_id: s for s in await query}
+    states = await read_states(conn, station_ids, lock=True)
     missing = [i for i in station_ids if i not in states]
     if missing:
         first: dict[int, Signal] = {}
@@ -150,7 +150,7 @@ async def _locked_states(signals: Sequence[Signal], station_ids: list[int]) -> d
                     "status": "offline",
                 },
             )
-        states = {s.station_id: s for s in await query}
+        states.update(await read_states(conn, missing, lock=True))
     return states
 
 
@@ -167,7 +167,7 @@ async def _station_rules(station_ids: list[int]) -> dict[int, _Rules]:
 
 
 async def _ideal_cycle_times(
-    stations: dict[int, _Rules], states: dict[int, StationState]
+    stations: dict[int, _Rules], states: dict[int, StateRow]
 ) -> dict[int, float]:
     """Seconds per unit: the running SKU's cycle time first, the station's second."""
     sku_ids = {s.sku_id for s in states.values() if s.sku_id}
@@ -190,7 +190,7 @@ def _running_total(previous: int | None, total: int) -> int:
 
 
 def _step(
-    state: StationState,
+    state: StateRow,
     signal: Signal,
     bucket: _Minute,
     effect: _Effects,
@@ -226,7 +226,7 @@ def _step(
 
 
 def _named_codes(
-    state: StationState,
+    state: StateRow,
     signal: Signal,
     skus: dict[tuple[str, str], int],
     causes: dict[tuple[str, str], int],
@@ -249,7 +249,7 @@ def _named_codes(
             effect.causes.append(cause_id)
 
 
-def _totals(state: StationState, data: SignalIn, at: datetime) -> tuple[int, int]:
+def _totals(state: StateRow, data: SignalIn, at: datetime) -> tuple[int, int]:
     """Units the running totals add. A total older than the last applied one arrived late (another
     instance, a retry): the newer total already counted its units."""
     if data.production_count_good is None and data.production_count_bad is None:
@@ -267,7 +267,7 @@ def _totals(state: StationState, data: SignalIn, at: datetime) -> tuple[int, int
     return good, bad
 
 
-def _energy(state: StationState, data: SignalIn, bucket: _Minute) -> None:
+def _energy(state: StateRow, data: SignalIn, bucket: _Minute) -> None:
     used = data.electrical_kwh_interval or 0.0
     if data.electrical_kwh is not None:
         if state.kwh_total is not None:
@@ -278,7 +278,7 @@ def _energy(state: StationState, data: SignalIn, bucket: _Minute) -> None:
         bucket.kwh = (bucket.kwh or 0.0) + used
 
 
-def _output(state: StationState, at: datetime, effect: _Effects, cycle_time: float | None) -> None:
+def _output(state: StateRow, at: datetime, effect: _Effects, cycle_time: float | None) -> None:
     previous = state.last_output_at
     if previous is not None and at <= previous:
         return  # a late output: the station has produced since
@@ -294,33 +294,12 @@ def _output(state: StationState, at: datetime, effect: _Effects, cycle_time: flo
     effect.outputs.append((at, at_speed))
 
 
-async def _write_minutes(
-    conn: BaseDBAsyncClient, minutes: dict[tuple[int, datetime], _Minute], accounts: dict[int, str]
-) -> None:
-    """Add the batch's counts to the windows (rows created on first use)."""
-    station_ids = {k[0] for k in minutes}
-    starts = {k[1] for k in minutes}
-    existing = {
-        (w.station_id, w.window_start_at): w
-        for w in await StationWindow.filter(station_id__in=station_ids, window_start_at__in=starts)
-    }
-    updated, created = [], []
-    for (station_id, start), add in minutes.items():
-        window = existing.get((station_id, start))
-        if window is None:
-            window = StationWindow(
-                account_id=accounts[station_id], station_id=station_id, window_start_at=start
-            )
-            created.append(window)
-        else:
-            updated.append(window)
-        _merge(window, add)
-    if created:
-        await StationWindow.bulk_create(created)
-    await update_by_pk(conn, updated, _WINDOW_FIELDS)
-
-
-_WINDOW_FIELDS = [
+# One upsert per touched minute: adding to a window needs no read, and concurrent batches (other
+# instances) add to the row in turn. Averages merge by their sample counts.
+_UPSERT_COLUMNS = (
+    "account_id",
+    "station_id",
+    "window_start_at",
     "production_good_count",
     "production_bad_count",
     "electrical_kwh",
@@ -329,32 +308,70 @@ _WINDOW_FIELDS = [
     "rssi_avg",
     "rssi_samples",
     "signal_count",
-    "is_alive",
     "sku_id",
-]
+)
 
 
-def _merge(window: StationWindow, add: _Minute) -> None:
-    window.production_good_count += add.good
-    window.production_bad_count += add.bad
-    if add.kwh is not None:
-        window.electrical_kwh = (window.electrical_kwh or 0.0) + add.kwh
-    if add.speed_n:
-        total = (window.line_speed_avg or 0.0) * window.line_speed_samples + add.speed_sum
-        window.line_speed_samples += add.speed_n
-        window.line_speed_avg = total / window.line_speed_samples
-    if add.rssi_n:
-        total = (window.rssi_avg or 0.0) * window.rssi_samples + add.rssi_sum
-        window.rssi_samples += add.rssi_n
-        window.rssi_avg = total / window.rssi_samples
-    window.signal_count += add.signals
-    window.is_alive = True
-    if add.sku_id is not None:
-        window.sku_id = add.sku_id
+def _weighted(avg: str, samples: str) -> str:
+    return (
+        f"CASE WHEN excluded.{samples} = 0 THEN station_window.{avg} ELSE "
+        f"(COALESCE(station_window.{avg}, 0) * station_window.{samples} + excluded.{avg} * excluded.{samples})"
+        f" / (station_window.{samples} + excluded.{samples}) END"
+    )
+
+
+def _upsert_sql(postgres: bool) -> str:
+    marks = [f"${i + 1}" if postgres else "?" for i in range(len(_UPSERT_COLUMNS))]
+    columns = ", ".join(_UPSERT_COLUMNS)
+    return (
+        f"INSERT INTO station_window ({columns}, total_ms, shift_ms, scheduled_production_ms, "
+        "scheduled_non_production_ms, productive_ms, downtime_ms, is_alive) "
+        f"VALUES ({', '.join(marks)}, 60000, 0, 0, 0, 0, 0, TRUE) "
+        "ON CONFLICT (station_id, window_start_at) DO UPDATE SET "
+        "production_good_count = station_window.production_good_count + excluded.production_good_count, "
+        "production_bad_count = station_window.production_bad_count + excluded.production_bad_count, "
+        "electrical_kwh = CASE WHEN excluded.electrical_kwh IS NULL THEN station_window.electrical_kwh "
+        "ELSE COALESCE(station_window.electrical_kwh, 0) + excluded.electrical_kwh END, "
+        f"line_speed_avg = {_weighted('line_speed_avg', 'line_speed_samples')}, "
+        "line_speed_samples = station_window.line_speed_samples + excluded.line_speed_samples, "
+        f"rssi_avg = {_weighted('rssi_avg', 'rssi_samples')}, "
+        "rssi_samples = station_window.rssi_samples + excluded.rssi_samples, "
+        "signal_count = station_window.signal_count + excluded.signal_count, "
+        "is_alive = TRUE, "
+        "sku_id = COALESCE(excluded.sku_id, station_window.sku_id)"
+    )
+
+
+_UPSERT = {dialect: _upsert_sql(dialect == "postgres") for dialect in ("postgres", "sqlite")}
+
+
+async def _write_minutes(
+    conn: BaseDBAsyncClient, minutes: dict[tuple[int, datetime], _Minute], accounts: dict[int, str]
+) -> None:
+    """Add the batch's counts to the windows (rows created on first use)."""
+    values = [
+        [
+            accounts[station_id],
+            station_id,
+            start,
+            add.good,
+            add.bad,
+            add.kwh,
+            add.speed_sum / add.speed_n if add.speed_n else None,
+            add.speed_n,
+            add.rssi_sum / add.rssi_n if add.rssi_n else None,
+            add.rssi_n,
+            add.signals,
+            add.sku_id,
+        ]
+        for (station_id, start), add in sorted(minutes.items())  # one lock order for every instance
+    ]
+    if values:
+        await conn.execute_many(_UPSERT[conn.capabilities.dialect], values)
 
 
 async def _issue_effects(
-    effects: dict[int, _Effects], states: dict[int, StationState], stations: dict[int, _Rules]
+    effects: dict[int, _Effects], states: dict[int, StateRow], stations: dict[int, _Rules]
 ) -> list[Change]:
     """End stops the batch's output (or productive) ends, slow runs back at speed; apply named causes."""
     relevant = [i for i, e in effects.items() if e.outputs or e.productive_on or e.causes]
