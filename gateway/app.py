@@ -27,10 +27,11 @@ from realtime.hub import ChangeHub
 from realtime.mqtt_ingest import MqttIngest, MqttOptions
 from realtime.redis_bus import RedisBus
 from realtime.sockets import LiveSockets
-from realtime.timers import Ticker, leader_ticker, leadership
+from realtime.timers import Ticker, ingest_mark_ticker, leader_ticker, leadership
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.ingest_marks import forget_mark
 from resolvers.read_cache import ReadCache, install_read_cache
 from rest_compat import responses
 from rest_compat.endpoint import ENDPOINTS, api_routes
@@ -106,17 +107,22 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             await bus.start()
             install_publisher(bus)
             install_read_cache(read_cache)
+            ingest = _mqtt_ingest(settings)
             lead = leadership(
                 offline_after=settings.offline_after_seconds,
                 window_grace=settings.window_close_grace_seconds,
                 lease_ttl=settings.lease_ttl_seconds,
                 lease_renew=settings.lease_renew_seconds,
+                behind_since=ingest.behind_since if ingest is not None else None,
             )
-            timers = leader_ticker(lead, settings.timer_interval_seconds)
-            timers.start()
-            ingest = _mqtt_ingest(settings)
+            timers = [leader_ticker(lead, settings.timer_interval_seconds)]
             if ingest is not None:
                 ingest.start()
+                timers.append(
+                    ingest_mark_ticker(lead.holder, ingest.behind_since, settings.timer_interval_seconds)
+                )
+            for timer in timers:
+                timer.start()
             sender = OutboxSender(
                 lambda: build_mailer(settings.smtp_url, settings.outbox_dir),
                 poll_seconds=settings.mail_poll_seconds,
@@ -144,8 +150,11 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             finally:
                 if ingest is not None:
                     await ingest.stop()
-                await timers.stop()
+                for timer in timers:
+                    await timer.stop()
                 await lead.resign()
+                if ingest is not None:
+                    await forget_mark(lead.holder)
                 for timer in mail_timers:
                     await timer.stop()
                 await sender.stop()

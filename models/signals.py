@@ -64,3 +64,17 @@ class Lease(Model):
 
     class Meta:
         table = "lease"
+
+
+class IngestMark(Model):
+    """How far one gateway instance's MQTT ingestion has applied what it received: detection on the
+    lease holder never judges a station past the oldest message an instance holds unapplied."""
+
+    instance = fields.CharField(primary_key=True, max_length=100)
+    # Receipt time of its oldest received but not yet committed message; null when it holds none.
+    behind_since = fields.DatetimeField(null=True)
+    # When the instance last wrote this row: rows of instances gone silent are ignored.
+    seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "ingest_mark"

@@ -14,6 +14,8 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -66,9 +68,25 @@ class MqttIngest:
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._first_pending = self._last_received = 0.0
+        # Wall-clock receipt bounds for the watermark (see behind_since).
+        self._queue_since = self._pending_since = 0.0
+        self._applying_since: float | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="mqtt-ingest")
+
+    def behind_since(self) -> datetime | None:
+        """Receipt time of the oldest message received but not yet committed (None: none held).
+        Detection judges no station past it (resolvers/ingest_marks.py)."""
+        held = []
+        if self._applying_since is not None:
+            held.append(self._applying_since)
+        if self._pending:
+            held.append(self._pending_since)
+        client = self._client
+        if client is not None and client._queue.qsize():
+            held.append(self._queue_since)
+        return datetime.fromtimestamp(min(held), UTC) if held else None
 
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self._connected.wait(), timeout)
@@ -97,7 +115,21 @@ class MqttIngest:
         )
         # Before connecting: a persistent session delivers its queued messages right after CONNACK.
         client._client.manual_ack_set(True)  # aiomqtt has no public manual-ack switch
+        self._stamp_arrivals(client)
         return client
+
+    def _stamp_arrivals(self, client: aiomqtt.Client) -> None:
+        """Note when aiomqtt's queue goes from empty to holding messages: every message in it arrived
+        since then. Wraps paho's message callback, which aiomqtt set to queue the message."""
+        paho = client._client
+        queue_message = paho.on_message
+
+        def on_message(paho_client: Any, userdata: Any, message: Any) -> None:
+            if not client._queue.qsize():
+                self._queue_since = time.time()
+            queue_message(paho_client, userdata, message)  # type: ignore[misc]
+
+        paho.on_message = on_message
 
     async def _run(self) -> None:
         backoff = BACKOFF_FIRST
@@ -160,6 +192,7 @@ class MqttIngest:
         if not self._pending:
             return
         batch, self._pending = self._pending, []
+        self._applying_since = self._pending_since
         try:
             await apply_signals([signal for signal, _ in batch])
         except Exception:
@@ -168,6 +201,8 @@ class MqttIngest:
             if self._client is not None:
                 self._client._client.disconnect()  # forces redelivery via the session
             return
+        finally:
+            self._applying_since = None
         for _, mid in batch:
             self._ack(mid)
 
@@ -184,6 +219,8 @@ class MqttIngest:
         self._last_received = time.monotonic()
         if not self._pending:
             self._first_pending = self._last_received
+            # It arrived while the queue held messages since _queue_since (or just now).
+            self._pending_since = self._queue_since if self._queue_since else time.time()
         self._pending.append((signal, mid))
         if len(self._pending) >= self.options.batch_max:
             async with self._lock:

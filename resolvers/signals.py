@@ -166,9 +166,7 @@ async def _station_rules(station_ids: list[int]) -> dict[int, _Rules]:
     return {int(i): _Rules(c, str(m)) for i, c, m in rows}  # type: ignore[misc]
 
 
-async def _ideal_cycle_times(
-    stations: dict[int, _Rules], states: dict[int, StateRow]
-) -> dict[int, float]:
+async def _ideal_cycle_times(stations: dict[int, _Rules], states: dict[int, StateRow]) -> dict[int, float]:
     """Seconds per unit: the running SKU's cycle time first, the station's second."""
     sku_ids = {s.sku_id for s in states.values() if s.sku_id}
     sku_cycle = dict(await Sku.filter(id__in=sku_ids).values_list("id", "cycle_time")) if sku_ids else {}
