@@ -23,6 +23,7 @@ import orjson
 from pydantic import ValidationError
 
 from models.timefmt import utc_now
+from realtime.mqtt_reader import BulkReader
 from realtime.station_directory import StationDirectory
 from resolvers.signal_input import SignalIn, check_moment
 from resolvers.signal_stats import STATS, DropKind, SignalStats
@@ -136,6 +137,7 @@ class MqttIngest:
         while True:
             try:
                 async with self._new_client() as client:
+                    BulkReader(client).install()
                     self._client = client
                     await client.subscribe(self.options.subscription, qos=1)
                     self.state = "ok"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
+from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from models.calendar import contains, total_ms
@@ -23,6 +24,7 @@ from models.timefmt import utc_now
 from resolvers.changes import Change, publish
 from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
+from resolvers.state_rows import StateRow, read_states
 from resolvers.system_issues import open_issue, set_cause
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,32 @@ class SkuRules:
     multiplier: float | None
 
 
-def _stop_threshold(station: Station, sku: SkuRules | None) -> timedelta | None:
+@dataclass(frozen=True, slots=True)
+class StationRules:
+    """What detection and status read of a station, as plain values (every station, every tick)."""
+
+    id: int
+    code: str
+    plant_id: int
+    group_id: int | None
+    downtime_detection_mode: str
+    cycle_time: float | None
+    downtime_duration_threshold_multiplier: float | None
+    utilisation_downtime_threshold: float | None
+    slow_duration_threshold: float | None
+
+
+_RULE_FIELDS = [f.name for f in fields(StationRules)]
+AnyStation = Station | StationRules
+AnyState = StationState | StateRow
+
+
+async def _live_stations(**filters: object) -> dict[int, StationRules]:
+    rows = await Station.filter(archived_at__isnull=True, **filters).values(*_RULE_FIELDS)
+    return {int(r["id"]): StationRules(**r) for r in rows}
+
+
+def _stop_threshold(station: AnyStation, sku: SkuRules | None) -> timedelta | None:
     """How long without output is a stop: multiplier x cycle time, SKU values first."""
     if station.downtime_detection_mode == "utilisation":
         minutes = station.utilisation_downtime_threshold
@@ -56,7 +83,7 @@ def _stop_threshold(station: Station, sku: SkuRules | None) -> timedelta | None:
     return timedelta(seconds=cycle * multiplier)
 
 
-def _stop_reference(state: StationState, mode: str) -> datetime | None:
+def _stop_reference(state: AnyState, mode: str) -> datetime | None:
     """The moment the station stopped, if it has: the last output, or productive going to 0."""
     if mode == "utilisation":
         return state.productive_since if state.productive is False else None
@@ -69,7 +96,7 @@ def _planned_since(calendar: Calendar, since: datetime, now: datetime) -> list[T
 
 
 def due_issues(
-    state: StationState, station: Station, sku: SkuRules | None, calendar: Calendar, now: datetime
+    state: AnyState, station: AnyStation, sku: SkuRules | None, calendar: Calendar, now: datetime
 ) -> dict[str, datetime]:
     """Issue types whose threshold of planned time has passed, with their start."""
     due: dict[str, datetime] = {}
@@ -87,7 +114,7 @@ def due_issues(
     return due
 
 
-async def _sku_rules(states: list[StationState]) -> dict[int, SkuRules]:
+async def _sku_rules(states: Sequence[AnyState]) -> dict[int, SkuRules]:
     ids = {s.sku_id for s in states if s.sku_id}
     if not ids:
         return {}
@@ -103,14 +130,14 @@ async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = No
     Live (no `station_ids`): every station except those of accounts whose history is being seeded.
     With `station_ids`: those stations only, at a simulated `now` (the demo history's own detector).
     """
-    query = StationState.filter(
-        station__downtime_detection_mode__in=DETECTED_MODES, station__archived_at__isnull=True
-    )
-    if station_ids is not None:
-        query = query.filter(station_id__in=list(station_ids))
-    elif seeding := await seeding_accounts(now=utc_now()):
-        query = query.exclude(account_id__in=seeding)
-    states = await query.select_related("station")
+    only = {"id__in": list(station_ids)} if station_ids is not None else {}
+    stations = await _live_stations(downtime_detection_mode__in=DETECTED_MODES, **only)
+    seeding = set(await seeding_accounts(now=utc_now())) if station_ids is None else set()
+    states = [
+        s
+        for s in (await read_states(connections.get("default"), stations)).values()
+        if s.account_id not in seeding
+    ]
     if not states:
         return 0
     ongoing = set(
@@ -119,11 +146,11 @@ async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = No
         )
     )
     skus = await _sku_rules(states)
-    cals = await calendars([s.station for s in states], TimeRange(now - LOOKBACK, now))
+    cals = await calendars([stations[s.station_id] for s in states], TimeRange(now - LOOKBACK, now))
     opened = 0
     for state in states:
         sku = skus.get(state.sku_id) if state.sku_id else None
-        for kind in due_issues(state, state.station, sku, cals[state.station_id], now):
+        for kind in due_issues(state, stations[state.station_id], sku, cals[state.station_id], now):
             if (state.station_id, kind) not in ongoing and await _open(state.station_id, kind, cals, now):
                 opened += 1
     return opened
@@ -156,7 +183,7 @@ async def _open(station_id: int, kind: str, cals: dict[int, Calendar], now: date
 
 
 def station_status(
-    state: StationState, stopped: bool, calendar: Calendar, now: datetime, offline_after: timedelta
+    state: AnyState, stopped: bool, calendar: Calendar, now: datetime, offline_after: timedelta
 ) -> str:
     if now - state.last_signal_at >= offline_after:
         return "offline"
@@ -167,7 +194,9 @@ def station_status(
 
 async def refresh_statuses(*, now: datetime, offline_after: timedelta) -> int:
     """Recompute every station's live status; publish the ones that changed. Returns how many changed."""
-    states = await StationState.filter(station__archived_at__isnull=True).select_related("station")
+    stations = await _live_stations()
+    rows = await read_states(connections.get("default"))
+    states = [s for s in rows.values() if s.station_id in stations]
     if not states:
         return 0
     stopped = set(
@@ -175,7 +204,8 @@ async def refresh_statuses(*, now: datetime, offline_after: timedelta) -> int:
             station_id__in=[s.station_id for s in states], end_at__isnull=True, type="stop"
         ).values_list("station_id", flat=True)
     )
-    cals = await calendars([s.station for s in states], TimeRange(now - timedelta(seconds=1), now))
+    span = TimeRange(now - timedelta(seconds=1), now)
+    cals = await calendars([stations[s.station_id] for s in states], span)
     changed = []
     for state in states:
         status = station_status(
@@ -183,7 +213,7 @@ async def refresh_statuses(*, now: datetime, offline_after: timedelta) -> int:
         )
         if status != state.status:
             await StationState.filter(id=state.id).update(status=status, status_at=now)
-            changed.append(Change("station_status", state.account_id, state.station.code))
+            changed.append(Change("station_status", state.account_id, stations[state.station_id].code))
     for change in changed:
         await publish(change)
     return len(changed)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from models.calendar import merge, shift_ranges, shifts_from_json, subtract
 from models.ranges import Shift, TimeRange
-from models.tenancy import Plant, Station, StationGroup
+from models.tenancy import Plant, StationGroup
 from models.windows import NonProductionSchedule
 
 
@@ -32,7 +33,18 @@ class Calendar:
         return subtract(self.shift(span), self.non_production)
 
 
-async def calendars(stations: Iterable[Station], span: TimeRange) -> dict[int, Calendar]:
+class CalendarKeys(Protocol):
+    """What a calendar is looked up by: a Station model, or detection's plain station rules."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def group_id(self) -> int | None: ...
+    @property
+    def plant_id(self) -> int: ...
+
+
+async def calendars(stations: Iterable[CalendarKeys], span: TimeRange) -> dict[int, Calendar]:
     """Calendars of the stations for times inside `span` (three queries whatever the count)."""
     stations = list(stations)
     if not stations:
