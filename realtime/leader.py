@@ -16,6 +16,8 @@ from resolvers.leases import hold_lease, release_lease
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "timers"
+# A job this slow delays the tick's next jobs (detection latency): worth a line in the log.
+SLOW_JOB_SECONDS = 0.5
 Job = Callable[[datetime], Awaitable[object]]
 # (name, job, seconds between runs: 0 runs it every tick)
 Schedule = Sequence[tuple[str, Job, float]]
@@ -50,6 +52,9 @@ class Leadership:
                 await job(now)
             except Exception:
                 log.exception("%s failed; retrying next tick", name)
+            took = time.monotonic() - started
+            if took >= SLOW_JOB_SECONDS:  # the jobs after it in the tick waited as long
+                log.warning("%s took %.2f s", name, took)
 
     async def _hold(self, now: datetime) -> bool:
         if self.leading and time.monotonic() < self._held_until:

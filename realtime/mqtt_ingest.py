@@ -37,6 +37,8 @@ _TOPIC_RE = re.compile(r"^busroot/v2/([a-z0-9][a-z0-9-]{0,39})/signals/([a-zA-Z0
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 # No message for this long while some wait: the broker is likely waiting for acknowledgements.
 IDLE_GAP_SECONDS = 0.05
+# A batch this slow is most of the publish-to-window lag budget: worth a line in the log.
+SLOW_BATCH_SECONDS = 0.5
 # Messages taken from the queue at once before yielding to the flusher and the rest of the gateway.
 DRAIN_MAX = 1000
 
@@ -195,6 +197,7 @@ class MqttIngest:
             return
         batch, self._pending = self._pending, []
         self._applying_since = self._pending_since
+        started = time.monotonic()
         try:
             await apply_signals([signal for signal, _ in batch])
         except Exception:
@@ -205,6 +208,9 @@ class MqttIngest:
             return
         finally:
             self._applying_since = None
+        took = time.monotonic() - started
+        if took >= SLOW_BATCH_SECONDS:
+            log.warning("MQTT: applying %d signals took %.2f s", len(batch), took)
         for _, mid in batch:
             self._ack(mid)
 

@@ -24,7 +24,7 @@ from models.timefmt import utc_now
 from resolvers.changes import Change, publish
 from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
-from resolvers.state_rows import StateRow, read_states
+from resolvers.state_rows import StateRow, read_states, write_states
 from resolvers.system_issues import open_issue, set_cause
 
 log = logging.getLogger(__name__)
@@ -147,39 +147,71 @@ async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = No
     )
     skus = await _sku_rules(states)
     cals = await calendars([stations[s.station_id] for s in states], TimeRange(now - LOOKBACK, now))
+    due = [
+        (state.station_id, kind)
+        for state in states
+        for kind in due_issues(
+            state,
+            stations[state.station_id],
+            (skus.get(state.sku_id) if state.sku_id else None),
+            cals[state.station_id],
+            now,
+        )
+        if (state.station_id, kind) not in ongoing
+    ]
     opened = 0
-    for state in states:
-        sku = skus.get(state.sku_id) if state.sku_id else None
-        for kind in due_issues(state, stations[state.station_id], sku, cals[state.station_id], now):
-            if (state.station_id, kind) not in ongoing and await _open(state.station_id, kind, cals, now):
-                opened += 1
+    for at in range(0, len(due), OPEN_CHUNK):
+        opened += await _open(due[at : at + OPEN_CHUNK], cals, now)
     return opened
 
 
-async def _open(station_id: int, kind: str, cals: dict[int, Calendar], now: datetime) -> bool:
-    """Re-check under the state row lock and open the issue; False when it is no longer due."""
+# Openings per transaction: a plant-wide stop (power cut) opens hundreds at once; one commit per chunk
+# instead of per issue, while signal batches still get the database between chunks.
+OPEN_CHUNK = 100
+
+
+async def _open(due: list[tuple[int, str]], cals: dict[int, Calendar], now: datetime) -> int:
+    """Re-check each (station, kind) under the state rows' lock and open the issues still due."""
     changes: list[Change] = []
-    async with in_transaction():
-        state = await StationState.select_for_update().get(station_id=station_id)
-        station = await Station.get(id=station_id)
-        sku = (await _sku_rules([state])).get(state.sku_id) if state.sku_id else None
-        start = due_issues(state, station, sku, cals[station_id], now).get(kind)
-        if (
-            start is None
-            or await Issue.filter(station_id=station_id, type=kind, end_at__isnull=True).exists()
-        ):
-            return False
-        issue, change = await open_issue(
-            account_id=state.account_id, station_id=station_id, type=kind, start_at=start, sku_id=state.sku_id
+    opened: list[tuple[Issue, str]] = []
+    ids = sorted({station_id for station_id, _ in due})
+    async with in_transaction() as conn:
+        states = await read_states(conn, ids, lock=True)
+        stations = await _live_stations(id__in=ids)
+        skus = await _sku_rules(list(states.values()))
+        ongoing = set(
+            await Issue.filter(station_id__in=ids, end_at__isnull=True).values_list("station_id", "type")
         )
-        changes.append(change)
-        if kind == "stop" and state.pending_cause_id is not None:
-            changes.append(await set_cause(issue=issue, cause_id=state.pending_cause_id))
-            await StationState.filter(id=state.id).update(pending_cause_id=None)
-    log.info("opened %s issue %s on station %s from %s", kind, issue.id, station.code, start.isoformat())
+        cleared: list[StateRow] = []
+        for station_id, kind in due:
+            state, station = states.get(station_id), stations.get(station_id)
+            if state is None or station is None or (station_id, kind) in ongoing:
+                continue
+            sku = skus.get(state.sku_id) if state.sku_id else None
+            start = due_issues(state, station, sku, cals[station_id], now).get(kind)
+            if start is None:
+                continue  # output arrived since the first look
+            issue, change = await open_issue(
+                account_id=state.account_id,
+                station_id=station_id,
+                type=kind,
+                start_at=start,
+                sku_id=state.sku_id,
+            )
+            changes.append(change)
+            opened.append((issue, station.code))
+            if kind == "stop" and state.pending_cause_id is not None:
+                changes.append(await set_cause(issue=issue, cause_id=state.pending_cause_id))
+                state.pending_cause_id = None
+                cleared.append(state)
+        await write_states(conn, cleared, ["pending_cause_id"])
+    for issue, code in opened:
+        log.info(
+            "opened %s issue %s on station %s from %s", issue.type, issue.id, code, issue.start_at.isoformat()
+        )
     for change in changes:
         await publish(change)
-    return True
+    return len(opened)
 
 
 def station_status(
@@ -206,14 +238,18 @@ async def refresh_statuses(*, now: datetime, offline_after: timedelta) -> int:
     )
     span = TimeRange(now - timedelta(seconds=1), now)
     cals = await calendars([stations[s.station_id] for s in states], span)
-    changed = []
+    changed: list[StateRow] = []
     for state in states:
         status = station_status(
             state, state.station_id in stopped, cals[state.station_id], now, offline_after
         )
         if status != state.status:
-            await StationState.filter(id=state.id).update(status=status, status_at=now)
-            changed.append(Change("station_status", state.account_id, stations[state.station_id].code))
-    for change in changed:
-        await publish(change)
+            state.status, state.status_at = status, now
+            changed.append(state)
+    if changed:
+        # One statement for all: a plant-wide change (start of shift, power cut) moves hundreds at once.
+        async with in_transaction() as conn:
+            await write_states(conn, changed, ["status", "status_at"])
+    for state in changed:
+        await publish(Change("station_status", state.account_id, stations[state.station_id].code))
     return len(changed)
