@@ -62,6 +62,13 @@ AnyStation = Station | StationRules
 AnyState = StationState | StateRow
 
 
+async def _ongoing() -> set[tuple[int, str]]:
+    """(station, type) of every ongoing issue. Not filtered by hundreds of station ids (building that
+    filter cost more than the query): ongoing issues are few."""
+    rows = await Issue.filter(end_at__isnull=True).values_list("station_id", "type")
+    return {(int(station_id), str(kind)) for station_id, kind in rows}
+
+
 async def _live_stations(**filters: object) -> dict[int, StationRules]:
     rows = await Station.filter(archived_at__isnull=True, **filters).values(*_RULE_FIELDS)
     return {int(r["id"]): StationRules(**r) for r in rows}
@@ -140,11 +147,7 @@ async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = No
     ]
     if not states:
         return 0
-    ongoing = set(
-        await Issue.filter(station_id__in=[s.station_id for s in states], end_at__isnull=True).values_list(
-            "station_id", "type"
-        )
-    )
+    ongoing = await _ongoing()
     skus = await _sku_rules(states)
     cals = await calendars([stations[s.station_id] for s in states], TimeRange(now - LOOKBACK, now))
     due = [
@@ -231,11 +234,7 @@ async def refresh_statuses(*, now: datetime, offline_after: timedelta) -> int:
     states = [s for s in rows.values() if s.station_id in stations]
     if not states:
         return 0
-    stopped = set(
-        await Issue.filter(
-            station_id__in=[s.station_id for s in states], end_at__isnull=True, type="stop"
-        ).values_list("station_id", flat=True)
-    )
+    stopped = {station_id for station_id, kind in await _ongoing() if kind == "stop"}
     span = TimeRange(now - timedelta(seconds=1), now)
     cals = await calendars([stations[s.station_id] for s in states], span)
     changed: list[StateRow] = []

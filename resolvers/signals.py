@@ -15,7 +15,8 @@ from tortoise.transactions import in_transaction
 
 from models.issues import Cause, Issue
 from models.signals import StationState
-from models.tenancy import Sku, Station
+from models.tenancy import Sku
+from resolvers.bulk_sql import select_in
 from resolvers.changes import Change, publish
 from resolvers.signal_input import SignalIn
 from resolvers.signal_stats import STATS
@@ -73,7 +74,7 @@ async def apply_signals(signals: Sequence[Signal]) -> int:
     changes: list[Change] = []
     async with in_transaction() as conn:
         states = await _locked_states(conn, ordered, station_ids)
-        stations = await _station_rules(station_ids)
+        stations = await _station_rules(conn, station_ids)
         cycle = await _ideal_cycle_times(stations, states)
         minutes: dict[tuple[int, datetime], _Minute] = {}
         effects: dict[int, _Effects] = {}
@@ -160,10 +161,11 @@ class _Rules:
     mode: str
 
 
-async def _station_rules(station_ids: list[int]) -> dict[int, _Rules]:
+async def _station_rules(conn: BaseDBAsyncClient, station_ids: list[int]) -> dict[int, _Rules]:
     """Plain values, not models: a batch touches hundreds of stations."""
-    rows = await Station.filter(id__in=station_ids).values_list("id", "cycle_time", "downtime_detection_mode")
-    return {int(i): _Rules(c, str(m)) for i, c, m in rows}  # type: ignore[misc]
+    sql = 'SELECT "id", "cycle_time", "downtime_detection_mode" FROM "station"'
+    rows = await select_in(conn, sql, "id", station_ids)
+    return {int(r["id"]): _Rules(r["cycle_time"], str(r["downtime_detection_mode"])) for r in rows}
 
 
 async def _ideal_cycle_times(stations: dict[int, _Rules], states: dict[int, StateRow]) -> dict[int, float]:
@@ -372,12 +374,14 @@ async def _issue_effects(
     effects: dict[int, _Effects], states: dict[int, StateRow], stations: dict[int, _Rules]
 ) -> list[Change]:
     """End stops the batch's output (or productive) ends, slow runs back at speed; apply named causes."""
-    relevant = [i for i, e in effects.items() if e.outputs or e.productive_on or e.causes]
+    relevant = {i for i, e in effects.items() if e.outputs or e.productive_on or e.causes}
     if not relevant:
         return []
     changes: list[Change] = []
-    ongoing = await Issue.filter(station_id__in=relevant, end_at__isnull=True).order_by("start_at")
-    for issue in ongoing:
+    # By account, not by hundreds of station ids: the accounts' ongoing issues are few.
+    accounts = {states[i].account_id for i in relevant}
+    ongoing = await Issue.filter(account_id__in=accounts, end_at__isnull=True).order_by("start_at")
+    for issue in (i for i in ongoing if i.station_id in relevant):
         effect = effects[issue.station_id]
         end_at = _end_moment(issue, effect, stations[issue.station_id].mode)
         if issue.type == "stop" and effect.causes:

@@ -16,10 +16,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.signals import StationState
-from resolvers.bulk_sql import update_by_pk
-
-# SQLite's limit on bound parameters is far above this; chunks keep each statement modest.
-_CHUNK = 500
+from resolvers.bulk_sql import select_in, update_by_pk
 
 
 @dataclass(slots=True)
@@ -76,23 +73,12 @@ async def read_states(
 ) -> dict[int, StateRow]:
     """The state rows of `station_ids` (all when None), by station id. `lock` takes the rows' write
     lock until the transaction ends (Postgres `FOR UPDATE`; SQLite's write transaction locks anyway)."""
+    if station_ids is None:
+        return {r["station_id"]: _row(r) for r in await conn.execute_query_dict(_SELECT)}
     postgres = conn.capabilities.dialect == "postgres"
     suffix = " FOR UPDATE" if lock and postgres else ""
-    if station_ids is None:
-        records = await conn.execute_query_dict(_SELECT + suffix)
-        return {r["station_id"]: _row(r) for r in records}
-    ids = sorted(set(station_ids))  # one lock order for every instance
-    out: dict[int, StateRow] = {}
-    for at in range(0, len(ids), _CHUNK):
-        chunk = ids[at : at + _CHUNK]
-        if postgres:
-            sql = f'{_SELECT} WHERE "station_id" = ANY($1::int[]) ORDER BY "station_id"{suffix}'
-            records = await conn.execute_query_dict(sql, [chunk])
-        else:
-            marks = ", ".join("?" for _ in chunk)
-            records = await conn.execute_query_dict(f'{_SELECT} WHERE "station_id" IN ({marks})', chunk)
-        out.update((r["station_id"], _row(r)) for r in records)
-    return out
+    records = await select_in(conn, _SELECT, "station_id", station_ids, suffix=suffix)
+    return {r["station_id"]: _row(r) for r in records}
 
 
 async def write_states(conn: BaseDBAsyncClient, rows: Iterable[StateRow], names: list[str]) -> None:
