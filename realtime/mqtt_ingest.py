@@ -40,7 +40,7 @@ IDLE_GAP_SECONDS = 0.05
 # A batch this slow is most of the publish-to-window lag budget: worth a line in the log.
 SLOW_BATCH_SECONDS = 0.5
 # Messages taken from the queue at once before yielding to the flusher and the rest of the gateway.
-DRAIN_MAX = 1000
+DRAIN_MAX = 100
 
 
 @dataclass(frozen=True, slots=True)

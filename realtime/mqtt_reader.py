@@ -22,7 +22,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 # One readiness reads at most this much: ~650 signal messages, a few milliseconds of parsing, so the
 # event loop stays responsive while a backlog is drained.
-CHUNK = 64 * 1024
+CHUNK = 8 * 1024
 
 
 class BulkReader:

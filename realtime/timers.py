@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from models.timefmt import utc_now
 from realtime.leader import Leadership
-from resolvers.detection import detect_issues, refresh_statuses
+from resolvers.detection import detect_and_refresh
 from resolvers.escalation import escalate_due_issues
 from resolvers.ingest_marks import judged_until, record_mark
 from resolvers.window_closing import close_windows
@@ -84,10 +84,7 @@ def leadership(
             )
 
     async def detect(now: datetime) -> None:
-        await detect_issues(now=judged.at or now)
-
-    async def statuses(now: datetime) -> None:
-        await refresh_statuses(now=judged.at or now, offline_after=timedelta(seconds=offline_after))
+        await detect_and_refresh(now=judged.at or now, offline_after=timedelta(seconds=offline_after))
 
     async def windows(now: datetime) -> None:
         await close_windows(now=judged.at or now, grace=timedelta(seconds=window_grace))
@@ -95,13 +92,12 @@ def leadership(
     async def escalate(now: datetime) -> None:
         await escalate_due_issues(now=now)
 
-    # Detection and status every tick (latency after a threshold); window closing works per minute and
+    # Detection and live status every tick (latency after a threshold); window closing works per minute and
     # escalation is due within 5 s, so once a second is enough and keeps the idle database load low.
-    # The watermark runs first: the three jobs after it judge stations at the moment it found.
+    # The watermark runs first: the jobs after it judge stations at the moment it found.
     jobs = [
         ("ingest-watermark", watermark, 0.0),
-        ("detection", detect, 0.0),
-        ("station-status", statuses, 0.0),
+        ("detection-and-status", detect, 0.0),
         ("window-closing", windows, 1.0),
         ("escalation-timer", escalate, 1.0),
     ]

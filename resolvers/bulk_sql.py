@@ -51,18 +51,19 @@ async def select_in(
     ids: Iterable[int],
     *,
     suffix: str = "",
-) -> list[dict[str, Any]]:
+) -> list[Any]:
     """Rows of `sql` (a SELECT without WHERE) whose `key` column is one of `ids`, in key order;
-    `suffix` (e.g. " FOR UPDATE") goes on Postgres only."""
+    `suffix` (e.g. " FOR UPDATE") goes on Postgres only. Rows are the driver's (sqlite3.Row, asyncpg
+    Record): read by position or by column name, without a dict per row."""
     postgres = conn.capabilities.dialect == "postgres"
     ordered = sorted(set(ids))  # one lock order for every instance
-    rows: list[dict[str, Any]] = []
+    rows: list[Any] = []
     for at in range(0, len(ordered), _CHUNK):
         chunk = ordered[at : at + _CHUNK]
         if postgres:
             query = f'{sql} WHERE "{key}" = ANY($1::int[]) ORDER BY "{key}"{suffix}'
-            rows += await conn.execute_query_dict(query, [chunk])
+            rows += (await conn.execute_query(query, [chunk]))[1]
         else:
             marks = ", ".join("?" for _ in chunk)
-            rows += await conn.execute_query_dict(f'{sql} WHERE "{key}" IN ({marks})', chunk)
+            rows += (await conn.execute_query(f'{sql} WHERE "{key}" IN ({marks})', chunk))[1]
     return rows

@@ -131,6 +131,27 @@ async def _sku_rules(states: Sequence[AnyState]) -> dict[int, SkuRules]:
     return {int(i): SkuRules(c, m) for i, c, m in rows}  # type: ignore[misc]
 
 
+@dataclass(slots=True)
+class _Snapshot:
+    """What a tick judges: live stations, their state rows, ongoing issues, calendars around `now`."""
+
+    stations: dict[int, StationRules]
+    states: list[StateRow]
+    ongoing: set[tuple[int, str]]
+    calendars: dict[int, Calendar]
+
+
+async def _snapshot(now: datetime, **filters: object) -> _Snapshot:
+    stations = await _live_stations(**filters)
+    rows = await read_states(connections.get("default"), stations if filters else None)
+    states = [s for s in rows.values() if s.station_id in stations]
+    ongoing = await _ongoing() if states else set()
+    # One calendar span serves detection (look-back) and status (the current second).
+    span = TimeRange(now - LOOKBACK, now + timedelta(seconds=1))
+    cals = await calendars([stations[s.station_id] for s in states], span) if states else {}
+    return _Snapshot(stations, states, ongoing, cals)
+
+
 async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = None) -> int:
     """Open every due stop and slow issue of detected stations; returns how many were opened.
 
@@ -138,29 +159,43 @@ async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = No
     With `station_ids`: those stations only, at a simulated `now` (the demo history's own detector).
     """
     only = {"id__in": list(station_ids)} if station_ids is not None else {}
-    stations = await _live_stations(downtime_detection_mode__in=DETECTED_MODES, **only)
-    seeding = set(await seeding_accounts(now=utc_now())) if station_ids is None else set()
+    snapshot = await _snapshot(now, downtime_detection_mode__in=DETECTED_MODES, **only)
+    return await _detect(snapshot, now, seeding=station_ids is None)
+
+
+async def detect_and_refresh(*, now: datetime, offline_after: timedelta) -> tuple[int, int]:
+    """The lease holder's tick: detection, then live status, on one read of every station."""
+    snapshot = await _snapshot(now)
+    opened = await _detect(snapshot, now, seeding=True)
+    if opened:
+        snapshot.ongoing = await _ongoing()  # the stops just opened read `stopped` at once
+    return opened, await _refresh(snapshot, now, offline_after)
+
+
+async def _detect(snapshot: _Snapshot, now: datetime, *, seeding: bool) -> int:
+    """Open what is due; `seeding` leaves out accounts whose demo history is being written."""
+    skipped = set(await seeding_accounts(now=utc_now())) if seeding else set()
+    stations = snapshot.stations
     states = [
         s
-        for s in (await read_states(connections.get("default"), stations)).values()
-        if s.account_id not in seeding
+        for s in snapshot.states
+        if stations[s.station_id].downtime_detection_mode in DETECTED_MODES and s.account_id not in skipped
     ]
     if not states:
         return 0
-    ongoing = await _ongoing()
     skus = await _sku_rules(states)
-    cals = await calendars([stations[s.station_id] for s in states], TimeRange(now - LOOKBACK, now))
+    cals = snapshot.calendars
     due = [
         (state.station_id, kind)
         for state in states
         for kind in due_issues(
             state,
             stations[state.station_id],
-            (skus.get(state.sku_id) if state.sku_id else None),
+            skus.get(state.sku_id) if state.sku_id else None,
             cals[state.station_id],
             now,
         )
-        if (state.station_id, kind) not in ongoing
+        if (state.station_id, kind) not in snapshot.ongoing
     ]
     opened = 0
     for at in range(0, len(due), OPEN_CHUNK):
@@ -227,16 +262,10 @@ def station_status(
     return "stopped" if stopped else "running"
 
 
-async def refresh_statuses(*, now: datetime, offline_after: timedelta) -> int:
-    """Recompute every station's live status; publish the ones that changed. Returns how many changed."""
-    stations = await _live_stations()
-    rows = await read_states(connections.get("default"))
-    states = [s for s in rows.values() if s.station_id in stations]
-    if not states:
-        return 0
-    stopped = {station_id for station_id, kind in await _ongoing() if kind == "stop"}
-    span = TimeRange(now - timedelta(seconds=1), now)
-    cals = await calendars([stations[s.station_id] for s in states], span)
+async def _refresh(snapshot: _Snapshot, now: datetime, offline_after: timedelta) -> int:
+    stations, cals = snapshot.stations, snapshot.calendars
+    stopped = {station_id for station_id, kind in snapshot.ongoing if kind == "stop"}
+    states = snapshot.states
     changed: list[StateRow] = []
     for state in states:
         status = station_status(

@@ -8,7 +8,7 @@ model's field names, parsed with the C `datetime.fromisoformat`, and written bac
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -59,13 +59,22 @@ def _datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
-def _row(record: dict[str, Any]) -> StateRow:
-    values = dict(record)
-    for name in _DATETIMES:
-        values[name] = _datetime(values[name])
-    if values["productive"] is not None:
-        values["productive"] = bool(values["productive"])  # SQLite: 0 / 1
-    return StateRow(**values)
+def _productive(value: Any) -> bool | None:
+    return None if value is None else bool(value)  # SQLite: 0 / 1
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# One converter per column, in column order: rows are built by position.
+_CONVERTERS: list[Callable[[Any], Any]] = [
+    _datetime if name in _DATETIMES else _productive if name == "productive" else _as_is for name in _COLUMNS
+]
+
+
+def _row(record: Any) -> StateRow:
+    return StateRow(*[convert(value) for convert, value in zip(_CONVERTERS, record, strict=True)])
 
 
 async def read_states(
@@ -74,11 +83,12 @@ async def read_states(
     """The state rows of `station_ids` (all when None), by station id. `lock` takes the rows' write
     lock until the transaction ends (Postgres `FOR UPDATE`; SQLite's write transaction locks anyway)."""
     if station_ids is None:
-        return {r["station_id"]: _row(r) for r in await conn.execute_query_dict(_SELECT)}
+        rows = (await conn.execute_query(_SELECT))[1]
+        return {state.station_id: state for state in map(_row, rows)}
     postgres = conn.capabilities.dialect == "postgres"
     suffix = " FOR UPDATE" if lock and postgres else ""
-    records = await select_in(conn, _SELECT, "station_id", station_ids, suffix=suffix)
-    return {r["station_id"]: _row(r) for r in records}
+    rows = await select_in(conn, _SELECT, "station_id", station_ids, suffix=suffix)
+    return {state.station_id: state for state in map(_row, rows)}
 
 
 async def write_states(conn: BaseDBAsyncClient, rows: Iterable[StateRow], names: list[str]) -> None:
