@@ -74,6 +74,7 @@ class MqttIngest:
         # Wall-clock receipt bounds for the watermark (see behind_since).
         self._queue_since = self._pending_since = 0.0
         self._applying_since: float | None = None
+        self._reader: BulkReader | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="mqtt-ingest")
@@ -86,9 +87,11 @@ class MqttIngest:
             held.append(self._applying_since)
         if self._pending:
             held.append(self._pending_since)
-        client = self._client
+        client, reader = self._client, self._reader
         if client is not None and client._queue.qsize():
             held.append(self._queue_since)
+        if client is not None and reader is not None and reader.buffered_since is not None:
+            held.append(reader.buffered_since)  # bytes read from the socket, not parsed yet
         return datetime.fromtimestamp(min(held), UTC) if held else None
 
     async def wait_connected(self, timeout: float) -> None:
@@ -139,7 +142,8 @@ class MqttIngest:
         while True:
             try:
                 async with self._new_client() as client:
-                    BulkReader(client).install()
+                    self._reader = BulkReader(client)
+                    self._reader.install()
                     self._client = client
                     await client.subscribe(self.options.subscription, qos=1)
                     self.state = "ok"
@@ -164,7 +168,7 @@ class MqttIngest:
                 self.state = f"error: {type(exc).__name__}: {exc}"
                 log.exception("MQTT: ingestion failed; reconnecting in %.1f s", backoff)
             finally:
-                self._client = None
+                self._client = self._reader = None
                 self._connected.clear()
                 # Unacknowledged messages come again with the session: applying them now would count twice.
                 self._pending.clear()

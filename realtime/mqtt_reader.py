@@ -4,9 +4,9 @@ aiomqtt calls paho's `loop_read()` once each time the socket is readable, and pa
 per call with three or more `recv` system calls (command byte, length bytes, body). Under load that
 leaves most of the backlog in the kernel and at the broker, where nothing in the gateway can see it:
 the ingestion watermark (resolvers/ingest_marks.py) would call a station silent whose next output is
-already on its way. This reader takes up to CHUNK bytes per readiness with one `recv` and lets paho
-parse every complete packet from that buffer at once, so what has arrived waits in aiomqtt's queue,
-where the watermark counts it; it also spends less CPU per message.
+already on its way. This reader takes everything the socket holds at each readiness (up to a cap) into
+a buffer whose oldest bytes' arrival it reports (`buffered_since`, part of the watermark), and lets
+paho parse the packets from it a slice per turn of the event loop; it also spends less CPU per message.
 
 It swaps two private hooks (paho's `_sock_recv`, aiomqtt's socket reader); `install` must run once the
 client is connected, and a new client (every reconnect) needs a new reader.
@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 
 import aiomqtt
 from paho.mqtt.enums import MQTTErrorCode
 
-# One readiness reads at most this much: ~650 signal messages, a few milliseconds of parsing, so the
-# event loop stays responsive while a backlog is drained.
-CHUNK = 8 * 1024
+# Socket reads per readiness: everything the kernel holds, in chunks of this size, up to the buffer's cap.
+CHUNK = 64 * 1024
+# Bytes buffered before the reader pauses until they are parsed (the broker keeps the rest queued).
+BUFFER_CAP = 4 * 1024 * 1024
+# Packets parsed per turn of the event loop: a backlog is worked through in short slices, so a batch's
+# transaction and the HTTP requests get the loop between them.
+PACKETS_PER_TURN = 100
 
 
 class BulkReader:
@@ -32,15 +37,22 @@ class BulkReader:
         self._buffer = bytearray()
         self._position = 0
         self._eof = False
+        self._fd = -1
+        self._paused = False
+        self._parse_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Wall-clock time the oldest bytes still buffered arrived (None: nothing buffered).
+        self.buffered_since: float | None = None
 
     def install(self) -> None:
         sock = self._paho.socket()
         if sock is None:
             return  # not connected: aiomqtt's own reader stays
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(sock.fileno())
+        self._loop = asyncio.get_running_loop()
+        self._fd = sock.fileno()
+        self._loop.remove_reader(self._fd)
         self._paho._sock_recv = self._recv  # type: ignore[method-assign,assignment]
-        loop.add_reader(sock.fileno(), self._on_readable)
+        self._loop.add_reader(self._fd, self._on_readable)
 
     def _recv(self, bufsize: int) -> bytes:
         """paho's socket read, served from the buffer: BlockingIOError when it is empty (paho keeps
@@ -58,6 +70,9 @@ class BulkReader:
             self._position = 0
         return data
 
+    def _buffered(self) -> int:
+        return len(self._buffer) - self._position
+
     def _fill(self) -> None:
         sock = self._paho._sock
         if sock is None:
@@ -65,29 +80,55 @@ class BulkReader:
         if self._position:
             del self._buffer[: self._position]
             self._position = 0
-        while True:
+        was_empty = not self._buffer
+        while len(self._buffer) < BUFFER_CAP:
             try:
                 data = sock.recv(CHUNK)
             except (BlockingIOError, InterruptedError, ssl.SSLWantReadError):
-                return
+                break
             if not data:
                 self._eof = True
-                return
+                break
             self._buffer += data
-            # TLS may hold decrypted bytes the readiness of the socket no longer shows.
-            pending = getattr(sock, "pending", None)
-            if pending is None or not pending():
-                return
+        if was_empty and self._buffer:
+            self.buffered_since = time.time()
+        if len(self._buffer) >= BUFFER_CAP and self._loop is not None:
+            self._loop.remove_reader(self._fd)  # resumed once parsing has made room
+            self._paused = True
 
     def _on_readable(self) -> None:
         try:
             self._fill()
-            while self._eof or self._position < len(self._buffer):
-                # One packet per call; an empty buffer ends the loop (or, after EOF, paho's
-                # connection-lost handling, which aiomqtt turns into MqttError).
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self._parse()
+
+    def _parse(self) -> None:
+        self._parse_scheduled = False
+        try:
+            for _ in range(PACKETS_PER_TURN):
+                if not (self._eof or self._buffered()):
+                    break
+                # One packet per call. After EOF with nothing left, paho's connection-lost handling
+                # runs, which aiomqtt turns into MqttError.
                 if self._paho.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     return
-        except Exception as exc:  # as aiomqtt's own reader: a broken connection ends the client
-            disconnected = self._client._disconnected
-            if not disconnected.done():
-                disconnected.set_exception(exc)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        if not self._buffered():
+            # Only a partly received packet (held by paho) or nothing is left.
+            self.buffered_since = None
+        if self._paused and self._buffered() < BUFFER_CAP // 2 and self._loop is not None:
+            self._paused = False
+            self._loop.add_reader(self._fd, self._on_readable)
+        if self._buffered() and not self._parse_scheduled and self._loop is not None:
+            self._parse_scheduled = True
+            self._loop.call_soon(self._parse)
+
+    def _fail(self, exc: Exception) -> None:
+        """As aiomqtt's own reader: a broken connection ends the client."""
+        disconnected = self._client._disconnected
+        if not disconnected.done():
+            disconnected.set_exception(exc)
