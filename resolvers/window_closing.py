@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models.calendar import intersect, merge, total_ms
+from models.calendar import merge
 from models.issues import Issue
 from models.ranges import TimeRange
 from models.signals import StationState
@@ -76,7 +76,7 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
             while minute < span.end:
                 row = existing.get((state.station_id, minute))
                 if row is None:
-                    fields = _times(minute, times, stops[state.station_id], _Written(0, False, 0), mode)
+                    fields = _times(minute, times, stops[state.station_id], _SILENT, mode)
                     created.append((state.account_id, state.station_id, minute, *fields))
                 else:
                     updated.append((*_times(minute, times, stops[state.station_id], row, mode), row.id))
@@ -98,6 +98,9 @@ class _Written:
     id: int
     is_alive: bool
     units: int
+
+
+_SILENT = _Written(0, False, 0)  # a minute no signal has written to
 
 
 async def _written(station_ids: list[int], span: TimeRange) -> dict[tuple[int, datetime], _Written]:
@@ -162,12 +165,18 @@ def _times(
     start: datetime, times: _SpanTimes, stops: list[TimeRange], written: _Written, mode: str
 ) -> tuple[int, int, int, int, int, int, float | None]:
     """The minute's time fields, in the order of _TIME_FIELDS."""
-    minute = TimeRange(start, start + MINUTE)
-    planned = intersect(times.planned, minute)
-    shift_ms = total_ms(intersect(times.shift, minute))
-    non_production_ms = total_ms(intersect(times.non_production, minute))
-    production_ms = total_ms(planned)
-    downtime = sum(total_ms(intersect(planned, stop)) for stop in stops)
+    end = start + MINUTE
+    shift_ms = _overlap_ms(times.shift, start, end)
+    if not shift_ms:
+        return 60_000, 0, 0, 0, 0, 0, None  # out of shift (most of a week): no time to split
+    non_production_ms = _overlap_ms(times.non_production, start, end)
+    production_ms = downtime = 0
+    for planned in times.planned:
+        # The planned piece inside the minute, then its stop time (as total_ms(intersect(...)) would).
+        piece_start, piece_end = max(planned.start, start), min(planned.end, end)
+        if piece_end > piece_start:
+            production_ms += int((piece_end - piece_start) / _MS)
+            downtime += _overlap_ms(stops, piece_start, piece_end)
     # Run time: planned production that was not a stop. A station without detection that said nothing
     # in the minute gives no evidence of running.
     running = written.is_alive or mode != "off"
@@ -175,3 +184,16 @@ def _times(
     units = written.units
     cycle_time_avg = (productive_ms / 1000 / units) if units and productive_ms else None
     return 60_000, shift_ms, production_ms, non_production_ms, productive_ms, downtime, cycle_time_avg
+
+
+_MS = timedelta(milliseconds=1)
+
+
+def _overlap_ms(ranges: list[TimeRange], start: datetime, end: datetime) -> int:
+    """total_ms(intersect(ranges, TimeRange(start, end))) without building the pieces."""
+    total = 0
+    for r in ranges:
+        piece_start, piece_end = max(r.start, start), min(r.end, end)
+        if piece_end > piece_start:
+            total += int((piece_end - piece_start) / _MS)
+    return total
