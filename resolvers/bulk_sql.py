@@ -1,9 +1,10 @@
-"""Bulk updates by primary key and bulk inserts with one prepared statement (executemany).
+"""Bulk updates by primary key with one prepared statement (executemany), and set-based bulk writes.
 
 Tortoise's bulk_update builds a CASE expression per column through pypika: for the hundreds of rows
-a signal batch touches, building that SQL cost more than running it (about 0.4 ms per row). For tens of
+a signal batch touches, building that SQL cost more than running it (about 0.4 ms per row). For
 thousands of rows (closing a day of windows) even a model instance per row costs more than the SQL:
-`update_values` and `insert_values` take plain database values.
+`update_values` and `insert_values` take plain database values, and on Postgres send them as one
+statement over column arrays (`unnest`), not one execution per row.
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ async def update_by_pk(conn: BaseDBAsyncClient, rows: Sequence[Model], fields: S
     if not rows:
         return
     meta = rows[0]._meta
+    columns = [meta.fields_db_projection[f] for f in fields]
+    postgres = conn.capabilities.dialect == "postgres"
+
+    def mark(i: int) -> str:
+        return f"${i}" if postgres else "?"
+
+    assignments = ", ".join(f'"{c}" = {mark(i + 1)}' for i, c in enumerate(columns))
+    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {mark(len(columns) + 1)}'
     converters = [meta.fields_map[f] for f in fields]
     values = [
         [field.to_db_value(getattr(row, field.model_field_name), row) for field in converters] + [row.pk]
         for row in rows
     ]
-    await update_values(conn, type(rows[0]), fields, values)
-
-
-def _mark(conn: BaseDBAsyncClient, i: int) -> str:
-    return f"${i}" if conn.capabilities.dialect == "postgres" else "?"
+    await conn.execute_many(sql, values)
 
 
 async def update_values(
@@ -41,19 +46,27 @@ async def update_values(
     if not rows:
         return
     meta = model._meta
-    columns = [meta.fields_db_projection[f] for f in fields]
-    assignments = ", ".join(f'"{c}" = {_mark(conn, i + 1)}' for i, c in enumerate(columns))
-    where = f'"{meta.db_pk_column}" = {_mark(conn, len(columns) + 1)}'
-    await conn.execute_many(
-        f'UPDATE "{meta.db_table}" SET {assignments} WHERE {where}', [list(row) for row in rows]
-    )
+    names = [*fields, meta.pk_attr]
+    columns = [meta.fields_db_projection[f] for f in names]
+    table = meta.db_table
+    if conn.capabilities.dialect == "postgres":
+        assignments = ", ".join(f'"{c}" = v."{c}"' for c in columns[:-1])
+        sql = (
+            f'UPDATE "{table}" SET {assignments} FROM {_unnest(model, names)} '
+            f'WHERE "{table}"."{columns[-1]}" = v."{columns[-1]}"'
+        )
+        await conn.execute_query(sql, [list(column) for column in zip(*rows, strict=True)])
+        return
+    assignments = ", ".join(f'"{c}" = ?' for c in columns[:-1])
+    sql = f'UPDATE "{table}" SET {assignments} WHERE "{columns[-1]}" = ?'
+    await conn.execute_many(sql, [list(row) for row in rows])
 
 
 async def insert_values(
     conn: BaseDBAsyncClient, model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """INSERT `model` rows; each row holds the database values of `fields` (model field names, foreign
-    keys by their `_id` name), every other column but a generated primary key takes its model default."""
+    keys by their `_id` name); every other column but a generated primary key takes its model default."""
     if not rows:
         return
     meta = model._meta
@@ -64,6 +77,24 @@ async def insert_values(
     ]
     defaults = [meta.fields_map[f].to_db_value(meta.fields_map[f].default, model) for f in rest]
     columns = ", ".join(f'"{meta.fields_db_projection[f]}"' for f in [*fields, *rest])
-    marks = ", ".join(_mark(conn, i + 1) for i in range(len(fields) + len(rest)))
-    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({marks})'
+    table = meta.db_table
+    if conn.capabilities.dialect == "postgres":
+        arrays = [list(column) for column in zip(*rows, strict=True)]
+        arrays += [[default] * len(rows) for default in defaults]
+        sql = f'INSERT INTO "{table}" ({columns}) SELECT * FROM {_unnest(model, [*fields, *rest])}'
+        await conn.execute_query(sql, arrays)
+        return
+    marks = ", ".join("?" for _ in range(len(fields) + len(rest)))
+    sql = f'INSERT INTO "{table}" ({columns}) VALUES ({marks})'
     await conn.execute_many(sql, [[*row, *defaults] for row in rows])
+
+
+def _unnest(model: type[Model], fields: Sequence[str]) -> str:
+    """`unnest($1::T1[], $2::T2[], ...) AS v(c1, c2, ...)`: one Postgres array parameter a column."""
+    meta = model._meta
+    arrays = ", ".join(
+        f"${i}::{meta.fields_map[f].get_for_dialect('postgres', 'SQL_TYPE')}[]"
+        for i, f in enumerate(fields, 1)
+    )
+    names = ", ".join(f'"{meta.fields_db_projection[f]}"' for f in fields)
+    return f"unnest({arrays}) AS v({names})"
