@@ -264,7 +264,8 @@ async def _analyze() -> None:
     lookups."""
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
-        await conn.execute_script("ANALYZE station_window, issue, issue_event")
+        tables = ", ".join(f'"{m._meta.db_table}"' for m in (StationWindow, Issue, IssueEvent))
+        await conn.execute_script(f"ANALYZE {tables}")
 
 
 def _output_signal(output: Output) -> SignalIn:
