@@ -12,14 +12,14 @@ second call knows there is nothing to do.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from tortoise import connections
 from tortoise.functions import Sum
 
 from models.issues import Issue, IssueEvent
@@ -47,7 +47,6 @@ from resolvers.window_closing import close_windows
 log = logging.getLogger(__name__)
 
 LEASE_TTL = timedelta(minutes=2)
-BATCH = 2000  # signals per apply_signals call
 CLOSE_EVERY = timedelta(hours=1)  # close_windows closes at most an hour per station and call
 Progress = Callable[[str], None]
 Hook = Callable[[], Awaitable[None]]
@@ -60,7 +59,6 @@ class _Run:
     progress: Progress
     hook: Hook | None
     holder: str
-    pending: list[Signal]
 
 
 async def seed_demo(
@@ -96,7 +94,7 @@ async def seed_demo(
     holder = seeding_holder(actor.account_id)
     if not await hold_lease(name=lease_name, holder=holder, now=utc_now(), ttl=LEASE_TTL):
         raise conflict("the demo history of this account is being written right now", "account")
-    run = _Run(actor, stations, say, hook, holder, [])
+    run = _Run(actor, stations, say, hook, holder)
     try:
         await _write_history(run, now)
     finally:
@@ -174,43 +172,23 @@ def _cycle(sku: Sku, station: Station) -> float:
 
 async def _write_history(run: _Run, now: datetime) -> None:
     plans = await _plans(run.stations, now)
-    account = run.actor.account_id
-    # One time-ordered stream of what happens: (moment, tie-break, kind, station, what).
-    # The sequence number keeps ties in plan order (and the payloads out of the comparison).
-    stream: list[tuple[datetime, int, int, str, int, Any]] = []
-    for station_id, plan in plans.items():
-        for output in plan.outputs:
-            stream.append((output.at, 0, len(stream), "signal", station_id, _output_signal(output)))
-        for stop in plan.stops:
-            if stop.error_code is not None:
-                half = (stop.detect_at - stop.last_output) / 2
-                coded = SignalIn(error_code=stop.error_code)
-                stream.append((stop.last_output + half, 0, len(stream), "signal", station_id, coded))
-            stream.append((stop.detect_at, 1, len(stream), "detect", station_id, stop))
-    heapq.heapify(stream)
-    total = len(stream)
+    steps = {station_id: _steps(plan) for station_id, plan in plans.items()}
+    total = sum(len(s) for s in steps.values())
     run.progress(f"demo history: {total} steps over {len(plans)} stations")
     ids = [s.id for s in run.stations]
-    next_close = minute_of(stream[0][0]) + CLOSE_EVERY if stream else now
-    done = 0
-    while stream:
-        at, _order, _seq, kind, station_id, what = heapq.heappop(stream)
-        while at >= next_close:
-            await _flush(run)
-            await close_windows(now=next_close, grace=timedelta(0), station_ids=ids)
-            await _keep_lease(run)
-            if next_close.hour == 0:
-                run.progress(f"demo history: {next_close.date()} ({done}/{total})")
-            next_close += CLOSE_EVERY
-        done += 1
-        if kind == "signal":
-            run.pending.append(Signal(account, station_id, at, what))
-            if len(run.pending) >= BATCH:
-                await _flush(run)
-        else:
-            await _flush(run)
-            await _detect(run, station_id, what)
-    await _flush(run)
+    first = min((s[0][0] for s in steps.values() if s), default=None)
+    next_close = minute_of(first) + CLOSE_EVERY if first is not None else now
+    while any(steps.values()):
+        await _play_until(run, steps, next_close)
+        if not any(steps.values()):
+            break
+        await close_windows(now=next_close, grace=timedelta(0), station_ids=ids)
+        await _keep_lease(run)
+        if next_close.hour == 0:
+            left = sum(len(s) for s in steps.values())
+            run.progress(f"demo history: {next_close.date()} ({total - left}/{total})")
+            await _analyze()
+        next_close += CLOSE_EVERY
     await _arrive_now(run, plans)
     real = utc_now()
     while next_close <= real:
@@ -221,16 +199,79 @@ async def _write_history(run: _Run, now: datetime) -> None:
     run.progress("demo history: done")
 
 
+# What happens at a station, in time order: (moment, tie-break, signal or stop to detect). At the same
+# moment a signal goes before a detection.
+_Step = tuple[datetime, int, SignalIn | Stop]
+
+
+def _steps(plan: StationPlan) -> deque[_Step]:
+    steps: list[_Step] = [(output.at, 0, _output_signal(output)) for output in plan.outputs]
+    for stop in plan.stops:
+        if stop.error_code is not None:
+            half = (stop.detect_at - stop.last_output) / 2
+            steps.append((stop.last_output + half, 0, SignalIn(error_code=stop.error_code)))
+        steps.append((stop.detect_at, 1, stop))
+    # Stable: equal keys keep plan order.
+    return deque(sorted(steps, key=lambda step: (step[0], step[1])))
+
+
+async def _play_until(run: _Run, steps: dict[int, deque[_Step]], until: datetime) -> None:
+    """Everything before `until`, in rounds: one apply_signals call takes every station's signals up to
+    its next stop's detection (the others' only matter to their own station), one detection call opens
+    those stops. A station is never detected with signals of after its stop applied, so the stop opens
+    as it would have at its own moment."""
+    while True:
+        signals: list[Signal] = []
+        stops: dict[int, Stop] = {}
+        for station_id, queue in steps.items():
+            stop = _take_segment(queue, until, signals, station_id, run.actor.account_id)
+            if stop is not None:
+                stops[station_id] = stop
+        if not signals and not stops:
+            return
+        await apply_signals(signals)
+        if stops:
+            await _detect(run, stops)
+
+
+def _take_segment(
+    queue: deque[_Step], until: datetime, signals: list[Signal], station_id: int, account: str
+) -> Stop | None:
+    """Move the station's signals before `until` to `signals`, up to its next stop (returned) or its
+    next error code. An error code starts a batch: in one batch with the output that ends the previous
+    stop, apply_signals would give that stop the code (it names a cause for the stop ongoing when the
+    batch starts)."""
+    taken = 0
+    while queue and queue[0][0] < until:
+        at, _order, what = queue[0]
+        if isinstance(what, Stop):
+            queue.popleft()
+            return what
+        if what.error_code is not None and taken:
+            return None
+        queue.popleft()
+        signals.append(Signal(account, station_id, at, what))
+        taken += 1
+    return None
+
+
+async def _analyze() -> None:
+    """Fresh planner statistics for the tables the history fills, once a simulated day.
+
+    Postgres plans a table it has not analysed yet (a new database) from default selectivities: the
+    window lookup of apply_signals then reads every row of the stations, tens of milliseconds a call
+    by the end of the week, until autovacuum gets round to it. SQLite needs no statistics for those
+    lookups."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        tables = ", ".join(f'"{m._meta.db_table}"' for m in (StationWindow, Issue, IssueEvent))
+        await conn.execute_script(f"ANALYZE {tables}")
+
+
 def _output_signal(output: Output) -> SignalIn:
     return SignalIn(
         production_complete_good=output.good, production_complete_bad=output.bad or None, sku=output.sku
     )
-
-
-async def _flush(run: _Run) -> None:
-    if run.pending:
-        await apply_signals(run.pending)
-        run.pending = []
 
 
 async def _keep_lease(run: _Run) -> None:
@@ -241,12 +282,22 @@ async def _keep_lease(run: _Run) -> None:
         await run.hook()
 
 
-async def _detect(run: _Run, station_id: int, stop: Stop) -> None:
-    """The detector at the simulated moment, then what people did about the stop while it lasted."""
-    await detect_issues(now=stop.detect_at, station_ids=[station_id])
-    issue = await Issue.filter(station_id=station_id, type="stop", end_at__isnull=True).first()
-    if issue is None or not stop.last_output <= issue.start_at <= stop.detect_at or not stop.long:
-        return  # not opened (not due), or not this stop's issue
+async def _detect(run: _Run, stops: dict[int, Stop]) -> None:
+    """The detector once for the stations' stops, then what people did about each while it lasted.
+
+    At the latest of their moments: a stop's issue starts at its last output whenever it is detected
+    before the station's next output, and none of those has been applied yet."""
+    await detect_issues(now=max(s.detect_at for s in stops.values()), station_ids=list(stops))
+    ongoing = await Issue.filter(station_id__in=list(stops), type="stop", end_at__isnull=True)
+    issues = {issue.station_id: issue for issue in ongoing}
+    for station_id, stop in stops.items():
+        issue = issues.get(station_id)
+        if issue is not None and stop.long and stop.last_output <= issue.start_at <= stop.detect_at:
+            await _respond(run, issue, stop)  # else not opened (not due), or not this stop's issue
+
+
+async def _respond(run: _Run, issue: Issue, stop: Stop) -> None:
+    """Acknowledge, estimate and operator cause at their simulated moments, all before the stop ends."""
     rng = random.Random(issue.start_at.isoformat())
     moment = stop.detect_at
     events: list[IssueEventIn] = []

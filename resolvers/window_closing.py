@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models.calendar import intersect, merge, total_ms
+from models.calendar import merge
 from models.issues import Issue
 from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Station
 from models.timefmt import utc_now
 from models.windows import StationWindow
-from resolvers.bulk_sql import update_by_pk
+from resolvers.bulk_sql import insert_values, update_by_pk, update_values
 from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
 from resolvers.signals import MINUTE, minute_of
@@ -60,47 +60,59 @@ async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> in
         if not states:
             return 0
         stations = {s.id: s for s in await Station.filter(id__in=[s.station_id for s in states])}
-        for state in states:
-            state.station = stations[state.station_id]
         spans = {s.station_id: _span(s.closed_until, end) for s in states}
         first = min(s.start for s in spans.values())
         last = max(s.end for s in spans.values())
-        cals = await calendars([s.station for s in states], TimeRange(first, last))
+        cals = await calendars(list(stations.values()), TimeRange(first, last))
         stops = await _stops(list(spans), TimeRange(first, last), now)
-        existing = {
-            (w.station_id, w.window_start_at): w
-            for w in await StationWindow.filter(
-                station_id__in=list(spans), window_start_at__gte=first, window_start_at__lt=last
-            )
-        }
+        existing = await _written(list(spans), TimeRange(first, last))
         created, updated = [], []
         for state in states:
             span = spans[state.station_id]
             # The calendar is expanded once for the station's span; each minute only clips it.
             times = _SpanTimes.of(cals[state.station_id], span)
+            mode = stations[state.station_id].downtime_detection_mode
             minute = span.start
             while minute < span.end:
-                window = existing.get((state.station_id, minute))
-                if window is None:
-                    window = StationWindow(
-                        account_id=state.account_id, station_id=state.station_id, window_start_at=minute
-                    )
-                    created.append(window)
+                row = existing.get((state.station_id, minute))
+                if row is None:
+                    fields = _times(minute, times, stops[state.station_id], _SILENT, mode)
+                    created.append((state.account_id, state.station_id, minute, *fields))
                 else:
-                    updated.append(window)
-                _fill(
-                    window,
-                    times,
-                    stops[state.station_id],
-                    state.station.downtime_detection_mode,
-                )
+                    updated.append((*_times(minute, times, stops[state.station_id], row, mode), row.id))
                 minute += MINUTE
             state.closed_until = span.end
-        if created:
-            await StationWindow.bulk_create(created)
-        await update_by_pk(conn, updated, _TIME_FIELDS)
+        # Plain values, not models: a catch-up closes tens of thousands of minutes.
+        await insert_values(
+            conn, StationWindow, ["account_id", "station_id", "window_start_at", *_TIME_FIELDS], created
+        )
+        await update_values(conn, StationWindow, _TIME_FIELDS, updated)
         await update_by_pk(conn, states, ["closed_until"])
     return len(created) + len(updated)
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What signals wrote to a minute that its time fields depend on."""
+
+    id: int
+    is_alive: bool
+    units: int
+
+
+_SILENT = _Written(0, False, 0)  # a minute no signal has written to
+
+
+async def _written(station_ids: list[int], span: TimeRange) -> dict[tuple[int, datetime], _Written]:
+    rows = await StationWindow.filter(
+        station_id__in=station_ids, window_start_at__gte=span.start, window_start_at__lt=span.end
+    ).values_list(
+        "id", "station_id", "window_start_at", "is_alive", "production_good_count", "production_bad_count"
+    )
+    return {
+        (station_id, start): _Written(id, bool(alive), good + bad)  # type: ignore[operator]
+        for id, station_id, start, alive, good, bad in rows
+    }
 
 
 _TIME_FIELDS = [
@@ -149,18 +161,39 @@ class _SpanTimes:
         return cls(calendar.shift(span), calendar.non_production_in_shift(span), calendar.planned(span))
 
 
-def _fill(window: StationWindow, times: _SpanTimes, stops: list[TimeRange], mode: str) -> None:
-    minute = TimeRange(window.window_start_at, window.window_start_at + MINUTE)
-    planned = intersect(times.planned, minute)
-    window.total_ms = 60_000
-    window.shift_ms = total_ms(intersect(times.shift, minute))
-    window.scheduled_non_production_ms = total_ms(intersect(times.non_production, minute))
-    window.scheduled_production_ms = total_ms(planned)
-    downtime = sum(total_ms(intersect(planned, stop)) for stop in stops)
-    window.downtime_ms = downtime
+def _times(
+    start: datetime, times: _SpanTimes, stops: list[TimeRange], written: _Written, mode: str
+) -> tuple[int, int, int, int, int, int, float | None]:
+    """The minute's time fields, in the order of _TIME_FIELDS."""
+    end = start + MINUTE
+    shift_ms = _overlap_ms(times.shift, start, end)
+    if not shift_ms:
+        return 60_000, 0, 0, 0, 0, 0, None  # out of shift (most of a week): no time to split
+    non_production_ms = _overlap_ms(times.non_production, start, end)
+    production_ms = downtime = 0
+    for planned in times.planned:
+        # The planned piece inside the minute, then its stop time (as total_ms(intersect(...)) would).
+        piece_start, piece_end = max(planned.start, start), min(planned.end, end)
+        if piece_end > piece_start:
+            production_ms += int((piece_end - piece_start) / _MS)
+            downtime += _overlap_ms(stops, piece_start, piece_end)
     # Run time: planned production that was not a stop. A station without detection that said nothing
     # in the minute gives no evidence of running.
-    running = window.is_alive or mode != "off"
-    window.productive_ms = max(0, window.scheduled_production_ms - downtime) if running else 0
-    units = window.production_good_count + window.production_bad_count
-    window.cycle_time_avg = (window.productive_ms / 1000 / units) if units and window.productive_ms else None
+    running = written.is_alive or mode != "off"
+    productive_ms = max(0, production_ms - downtime) if running else 0
+    units = written.units
+    cycle_time_avg = (productive_ms / 1000 / units) if units and productive_ms else None
+    return 60_000, shift_ms, production_ms, non_production_ms, productive_ms, downtime, cycle_time_avg
+
+
+_MS = timedelta(milliseconds=1)
+
+
+def _overlap_ms(ranges: list[TimeRange], start: datetime, end: datetime) -> int:
+    """total_ms(intersect(ranges, TimeRange(start, end))) without building the pieces."""
+    total = 0
+    for r in ranges:
+        piece_start, piece_end = max(r.start, start), min(r.end, end)
+        if piece_end > piece_start:
+            total += int((piece_end - piece_start) / _MS)
+    return total
