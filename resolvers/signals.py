@@ -61,7 +61,7 @@ class _Effects:
 
     outputs: list[tuple[datetime, bool]] = field(default_factory=list)  # (moment, at speed)
     productive_on: list[datetime] = field(default_factory=list)
-    causes: list[int] = field(default_factory=list)
+    causes: list[tuple[datetime, int]] = field(default_factory=list)  # (moment named, cause)
 
 
 async def apply_signals(signals: Sequence[Signal]) -> int:
@@ -246,7 +246,7 @@ def _named_codes(
             STATS.drop("unknown_error_code", f"station {signal.station_id}", f"no cause {data.error_code!r}")
         else:
             state.pending_cause_id = cause_id
-            effect.causes.append(cause_id)
+            effect.causes.append((signal.at, cause_id))
 
 
 def _totals(state: StateRow, data: SignalIn, at: datetime) -> tuple[int, int]:
@@ -384,9 +384,13 @@ async def _issue_effects(
     for issue in (i for i in ongoing if i.station_id in relevant):
         effect = effects[issue.station_id]
         end_at = _end_moment(issue, effect, stations[issue.station_id].mode)
-        if issue.type == "stop" and effect.causes:
-            changes.append(await set_cause(issue=issue, cause_id=effect.causes[-1]))
-            states[issue.station_id].pending_cause_id = None
+        # A code named once an output had ended the stop is not its cause: it waits for the next stop
+        # (the state's pending cause), as a code named between stops does.
+        named = [cause for at, cause in effect.causes if end_at is None or at < end_at]
+        if issue.type == "stop" and named:
+            changes.append(await set_cause(issue=issue, cause_id=named[-1]))
+            if len(named) == len(effect.causes):
+                states[issue.station_id].pending_cause_id = None
         if end_at is not None and (change := await end_issue(issue=issue, end_at=end_at)):
             changes.append(change)
     return changes

@@ -260,3 +260,28 @@ def test_closed_windows_carry_schedule_downtime_and_run_time(tenant: Tenant) -> 
     # The next minute had no signal: its stop time is still downtime, and a station without detection
     # that said nothing shows no run time.
     assert (second["downtimeMs"], second["productiveMs"], second["isAlive"]) == (30000, 0, False)
+
+
+def test_an_error_code_after_the_output_that_ended_a_stop_waits_for_the_next_stop(tenant: Tenant) -> None:
+    """One batch: an output ends the ongoing stop, then a code is named. The code belongs to the next
+    stop, not to the one that had ended before it was named."""
+    tenant.ok(tenant.post("/api/issue/cause", {"code": "JAM", "description": "Jam"}))
+    _station(tenant, cycleTime=1, downtimeDetectionMode="production-cycle")
+    _signal(tenant, production_complete_good=1)
+    [first] = _poll(lambda: _ongoing(tenant), bool, 1.5 + 2 * LATENCY_SECONDS)
+    output_at = datetime.now(UTC).replace(microsecond=0)
+    batch = [
+        {"stationCode": "S1", "production_complete_good": 1, "timestamp": _iso(output_at)},
+        {
+            "stationCode": "S1",
+            "error_code": "JAM",
+            "timestamp": _iso(output_at + timedelta(milliseconds=100)),
+        },
+    ]
+    tenant.ok(tenant.post("/api/signal", batch))
+    [ended] = [i for i in _issues(tenant) if i["id"] == first["id"]]
+    assert ended["endAt"] == _iso(output_at)
+    assert ended["causeCode"] is None, "a code named after the stop ended became its cause"
+    [second] = _poll(lambda: _ongoing(tenant), bool, 1.5 + 2 * LATENCY_SECONDS)
+    assert second["id"] != first["id"]
+    assert second["causeCode"] == "JAM"
