@@ -138,19 +138,20 @@ async def _locked_states(
         first: dict[int, Signal] = {}
         for s in signals:
             first.setdefault(s.station_id, s)
-        for station_id in missing:
-            at = first[station_id].at
-            await StationState.get_or_create(
+        # One insert for all (a fleet's first messages); a row another instance created meanwhile wins.
+        new_rows = [
+            StationState(
                 station_id=station_id,
-                defaults={
-                    "account_id": first[station_id].account_id,
-                    "first_signal_at": at,
-                    "last_signal_at": at,
-                    "closed_until": minute_of(at),
-                    # What it read before its first signal; the timer publishes the change to running.
-                    "status": "offline",
-                },
+                account_id=first[station_id].account_id,
+                first_signal_at=first[station_id].at,
+                last_signal_at=first[station_id].at,
+                closed_until=minute_of(first[station_id].at),
+                # What it read before its first signal; the timer publishes the change to running.
+                status="offline",
             )
+            for station_id in missing
+        ]
+        await StationState.bulk_create(new_rows, ignore_conflicts=True, using_db=conn)
         states.update(await read_states(conn, missing, lock=True))
     return states
 
