@@ -31,7 +31,9 @@ from resolvers.signals import MINUTE, minute_of
 # its first hour writing empty rows); per tick a station closes at most MAX_MINUTES_PER_TICK minutes.
 MAX_CATCHUP = timedelta(hours=24)
 MAX_MINUTES_PER_TICK = 60
-BATCH_STATIONS = 200
+# Stations per transaction. On SQLite a transaction holds the one connection: signal batches wait for
+# it, so the minute's closing for a whole plant goes in short transactions they can run between.
+BATCH_STATIONS = 50
 
 
 async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequence[int] | None = None) -> int:
