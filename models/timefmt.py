@@ -1,8 +1,10 @@
-"""Wire formats of time (SPEC section 3): ISO 8601 UTC with milliseconds and Z, epoch milliseconds."""
+"""Wire formats of time (SPEC section 3): ISO 8601 UTC with milliseconds and Z, epoch milliseconds; and
+timestamps as raw SQL hands them back."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 
 def iso_ms(value: datetime | None) -> str | None:
@@ -22,3 +24,12 @@ def epoch_ms(value: datetime | None) -> int | None:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def db_moment(value: Any) -> Any:
+    """A timestamp column read with raw SQL as an aware datetime: asyncpg gives datetimes, SQLite the
+    ISO text Tortoise stored (parsed with the C `fromisoformat`); None stays None."""
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return value

@@ -231,8 +231,9 @@ class MqttIngest:
         self._last_received = time.monotonic()
         if not self._pending:
             self._first_pending = self._last_received
-            # It arrived while the queue held messages since _queue_since (or just now).
-            self._pending_since = self._queue_since if self._queue_since else time.time()
+            # It arrived while the queue held messages since _queue_since (set on every arrival
+            # into an empty queue, so before this message's).
+            self._pending_since = self._queue_since
         self._pending.append((signal, mid))
         if len(self._pending) >= self.options.batch_max:
             async with self._lock:

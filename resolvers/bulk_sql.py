@@ -27,21 +27,13 @@ async def update_by_pk(
     field names and a `pk` when `model` is given."""
     if not rows:
         return
-    meta = (model or rows[0])._meta
-    columns = [meta.fields_db_projection[f] for f in fields]
-    postgres = conn.capabilities.dialect == "postgres"
-
-    def mark(i: int) -> str:
-        return f"${i}" if postgres else "?"
-
-    assignments = ", ".join(f'"{c}" = {mark(i + 1)}' for i, c in enumerate(columns))
-    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE "{meta.db_pk_column}" = {mark(len(columns) + 1)}'
-    converters = [meta.fields_map[f] for f in fields]
+    model = model or type(rows[0])
+    converters = [model._meta.fields_map[f] for f in fields]
     values = [
         [field.to_db_value(getattr(row, field.model_field_name), row) for field in converters] + [row.pk]
         for row in rows
     ]
-    await conn.execute_many(sql, values)
+    await update_values(conn, model, fields, values)
 
 
 # SQLite's limit on bound parameters is far above this; chunks keep each statement modest.

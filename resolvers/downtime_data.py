@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise import connections
 
 from models.ranges import TimeRange
+from models.timefmt import db_moment
 
 
 @dataclass(slots=True)
@@ -177,22 +178,14 @@ async def issue_spans(
                 int(issue_id),
                 int(station_id),
                 kind,
-                _moment(start),
-                _moment(end),
+                db_moment(start),
+                db_moment(end),
                 excluded is not None,
                 code,
                 description,
             )
         )
     return found
-
-
-def _moment(value: Any) -> Any:
-    """A timestamp column as an aware UTC datetime (SQLite hands back the stored ISO text)."""
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return value
 
 
 async def non_production(
@@ -214,6 +207,6 @@ async def non_production(
     found = []
     for row in rows:
         station_id, start, end, code, description = tuple(row)
-        clipped = TimeRange(max(_moment(start), span.start), min(_moment(end), span.end))
+        clipped = TimeRange(max(db_moment(start), span.start), min(db_moment(end), span.end))
         found.append(NonProduction(int(station_id), clipped, code, description))
     return found

@@ -3,7 +3,8 @@
 Signal batches and detection read every station's state several times a second. Building Tortoise
 models for them cost ~100 µs a row, most of it parsing datetimes (pure-Python `iso8601` on SQLite):
 a fifth of the gateway's CPU at 5,000 messages a second. These rows are slotted dataclasses with the
-model's field names, parsed with the C `datetime.fromisoformat`, and written back with `update_by_pk`.
+model's field names, parsed with the C `datetime.fromisoformat` (`db_moment`), and written back with
+`update_by_pk`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.signals import StationState
+from models.timefmt import db_moment
 from resolvers.bulk_sql import select_in, update_by_pk
 
 
@@ -52,13 +54,6 @@ _DATETIMES = frozenset(f.name for f in fields(StateRow) if str(f.type).startswit
 _SELECT = "SELECT " + ", ".join(f'"{c}"' for c in _COLUMNS) + ' FROM "station_state"'
 
 
-def _datetime(value: Any) -> datetime | None:
-    """asyncpg gives datetimes; SQLite gives the text Tortoise stored (`isoformat(" ")`)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value)
-
-
 def _productive(value: Any) -> bool | None:
     return None if value is None else bool(value)  # SQLite: 0 / 1
 
@@ -69,7 +64,7 @@ def _as_is(value: Any) -> Any:
 
 # One converter per column, in column order: rows are built by position.
 _CONVERTERS: list[Callable[[Any], Any]] = [
-    _datetime if name in _DATETIMES else _productive if name == "productive" else _as_is for name in _COLUMNS
+    db_moment if name in _DATETIMES else _productive if name == "productive" else _as_is for name in _COLUMNS
 ]
 
 
