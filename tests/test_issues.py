@@ -149,7 +149,9 @@ def test_manual_issue_rules(plant: Tenant) -> None:
         == 409
     )
     assert new_issue(plant, type="slow")["type"] == "slow"  # another type may run alongside
-    ended = new_issue(plant, startAt=ago(hours=2), endAt=ago(hours=1))  # a past, ended stop is fine too
+    # A past, ended stop is fine too. One clock read for both ends: two could straddle a millisecond.
+    hour_ago = datetime.now(UTC) - timedelta(hours=1)
+    ended = new_issue(plant, startAt=iso(hour_ago - timedelta(hours=1)), endAt=iso(hour_ago))
     assert ended["isOngoing"] is False and ended["duration"] == 3_600_000
     assert ended["durationFormatted"] == "1h 00m"
     assert first["isOngoing"] is True
