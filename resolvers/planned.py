@@ -24,13 +24,16 @@ class Calendar:
     def shift(self, span: TimeRange) -> list[TimeRange]:
         return shift_ranges(self.shifts, self.timezone, span)
 
-    def non_production_in_shift(self, span: TimeRange) -> list[TimeRange]:
-        shift = self.shift(span)
-        return subtract(shift, subtract(shift, self.non_production))
-
     def planned(self, span: TimeRange) -> list[TimeRange]:
         """Time inside `span` that can be downtime."""
         return subtract(self.shift(span), self.non_production)
+
+    def split(self, span: TimeRange) -> tuple[list[TimeRange], list[TimeRange], list[TimeRange]]:
+        """In shift, non-production in shift and planned, from one expansion of the shifts (window
+        closing needs all three for every station each minute)."""
+        shift = self.shift(span)
+        planned = subtract(shift, self.non_production)
+        return shift, subtract(shift, planned), planned
 
 
 class CalendarKeys(Protocol):

@@ -160,7 +160,7 @@ class _SpanTimes:
 
     @classmethod
     def of(cls, calendar: Calendar, span: TimeRange) -> _SpanTimes:
-        return cls(calendar.shift(span), calendar.non_production_in_shift(span), calendar.planned(span))
+        return cls(*calendar.split(span))
 
 
 def _times(
