@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 from starlette.applications import Starlette
@@ -114,6 +115,9 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 lease_ttl=settings.lease_ttl_seconds,
                 lease_renew=settings.lease_renew_seconds,
                 behind_since=ingest.behind_since if ingest is not None else None,
+                outbox_retention=timedelta(days=settings.outbox_retention_days)
+                if settings.outbox_retention_days
+                else None,
             )
             timers = [leader_ticker(lead, settings.timer_interval_seconds)]
             if ingest is not None:

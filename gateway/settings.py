@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     mail_poll_seconds: Annotated[float, Field(ge=0.05, le=2)] = 1.0
     mail_retry_max_seconds: Annotated[float, Field(ge=0.1, le=3600)] = 300.0
     daily_summary_check_seconds: Annotated[float, Field(ge=0.1, le=600)] = 30.0
+    # Sent and refused emails are deleted this many days after (0: kept for good); see docs/notifications.md.
+    outbox_retention_days: Annotated[float, Field(ge=0, le=36_500)] = 90.0
 
     @field_validator("log_level", mode="before")
     @classmethod
