@@ -46,6 +46,8 @@ async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequenc
     query = StationState.filter(closed_until__lt=end)
     if station_ids is not None:
         query = query.filter(station_id__in=list(station_ids))
+    # Read here, right before the query, not once per leader tick: a seeding run that took its lease
+    # since the tick began would have its history's minutes closed live (and skipped forward).
     elif seeding := await seeding_accounts(now=utc_now()):
         query = query.exclude(account_id__in=seeding)
     ids = await query.values_list("id", flat=True)
