@@ -188,7 +188,10 @@ def simulate(
     duration: Annotated[float | None, typer.Option(help="Seconds to run (default: until Ctrl-C)")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run")] = None,
     first_stopped: Annotated[
-        float, typer.Option(help="Seconds the first station starts stopped (0: none)")
+        float,
+        typer.Option(
+            help="Seconds the stations with an ongoing stop (if none, the first station) stay stopped (0: none)"
+        ),
     ] = 240.0,
 ) -> None:
     """Simulate a plant's stations: cycles with jitter, micro-stops, long stops with error codes, SKU

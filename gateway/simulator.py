@@ -125,7 +125,9 @@ async def load_plan(
     first_stopped: float,
     behaviour: Behaviour,
 ) -> Plan:
-    """The plant's stations (with a cycle time) and SKUs from the API; the first station starts stopped."""
+    """The plant's stations (with a cycle time) and SKUs from the API. Stations with an ongoing stop stay
+    stopped for `first_stopped` seconds (the stop goes on, as it would on the floor); when none has
+    one, the first station starts stopped, so a stop shows up either way."""
     query = {"plantcode": plant_code} if plant_code else {}
     stations = _results(await http.get("/api/station", params=query))
     skus = [s["code"] for s in _results(await http.get("/api/sku"))]
@@ -136,10 +138,21 @@ async def load_plan(
         for s in stations
         if s.get("cycleTime") and not s.get("archivedAt")
     ]
+    stopped = await _stopped(http, [sim.code for sim in sims]) if sims else set()
+    if sims and not stopped:
+        stopped = {sims[0].code}
     now = time.monotonic()
-    for index, sim in enumerate(sims):
-        sim.start(now, first_stopped if index == 0 else 0.0)
+    for sim in sims:
+        sim.start(now, first_stopped if sim.code in stopped else 0.0)
     return Plan(sims, str(me["accountId"]))
+
+
+async def _stopped(http: httpx.AsyncClient, codes: list[str]) -> set[str]:
+    """The stations with an ongoing stop (none when the key may not read issues, e.g. a device key)."""
+    response = await http.get("/api/issue/ongoing", params={"stationcodes": ",".join(codes)})
+    if response.status_code != 200:
+        return set()
+    return {i["stationCode"] for i in response.json()["results"] if i["type"] == "stop"}
 
 
 def _results(response: httpx.Response) -> list[dict[str, Any]]:

@@ -32,7 +32,8 @@ SKUS = [("WIDGET-S", "Widget small", 20.0), ("WIDGET-L", "Widget large", 35.0), 
 REASONS = [("maintenance", "Planned maintenance"), ("break", "Break"), ("no-orders", "No orders")]
 DAYS = 7
 # Local wall-clock hours of a shift day: runs around a daily break, maintenance cutting one afternoon.
-_BREAK = (12.0, 12.5)
+# Breaks are staggered with a gap (even stations, then odd ones), so some stations always produce.
+_BREAKS = ((11.5, 12.0), (12.5, 13.0))
 _MAINTENANCE = (14.0, 16.0)
 
 
@@ -105,15 +106,16 @@ def _schedule(stations: list[str], zone: ZoneInfo, today: date) -> list[Schedule
         for index, station in enumerate(stations):
             sku = SKUS[(index + day.toordinal()) % len(SKUS)][0]
             maintenance_day = day.weekday() == index % 5
-            runs = [(6.0, _BREAK[0])]
+            pause = _BREAKS[index % 2]
+            runs = [(6.0, pause[0])]
             runs += (
-                [(_BREAK[1], _MAINTENANCE[0]), (_MAINTENANCE[1], 22.0)]
+                [(pause[1], _MAINTENANCE[0]), (_MAINTENANCE[1], 22.0)]
                 if maintenance_day
-                else [(_BREAK[1], 22.0)]
+                else [(pause[1], 22.0)]
             )
             for start, end in runs:
                 entries.append(_entry(station, day, zone, start, end, skuCode=sku))
-            entries.append(_entry(station, day, zone, *_BREAK, nonProductionReasonCode="break"))
+            entries.append(_entry(station, day, zone, *pause, nonProductionReasonCode="break"))
             if maintenance_day:
                 entries.append(
                     _entry(station, day, zone, *_MAINTENANCE, nonProductionReasonCode="maintenance")

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from tortoise import connections
 from tortoise.functions import Sum
 
+from models.calendar import total_ms
 from models.issues import Issue, IssueEvent
 from models.ranges import TimeRange
 from models.roles import Role
@@ -47,6 +48,10 @@ from resolvers.window_closing import close_windows
 log = logging.getLogger(__name__)
 
 LEASE_TTL = timedelta(minutes=2)
+# The history ends with its first station in planned time stopped this long: the live board has an
+# ongoing stop as soon as the history is written (`andon demo`'s simulator keeps it stopped a while).
+STOPPED_AT_END = timedelta(minutes=3)
+_MS = timedelta(milliseconds=1)
 CLOSE_EVERY = timedelta(hours=1)  # close_windows closes at most an hour per station and call
 Progress = Callable[[str], None]
 Hook = Callable[[], Awaitable[None]]
@@ -131,9 +136,12 @@ async def _plant(account_id: str, plant_code: str | None) -> Plant:
     return plant
 
 
-async def _plans(stations: list[Station], now: datetime) -> dict[int, StationPlan]:
+async def _plans(stations: list[Station], now: datetime) -> tuple[dict[int, StationPlan], int | None]:
+    """Every station's plan, and the station stopped at the end (None: none is in planned time)."""
     span = TimeRange(now - timedelta(days=DAYS), now)
     cals = await calendars(stations, span)
+    tail = TimeRange(now - STOPPED_AT_END, now)
+    stopped: int | None = None
     runs = await ProductionSchedule.filter(
         station_id__in=[s.id for s in stations], planned_end_at__gt=span.start, planned_start_at__lt=span.end
     ).order_by("planned_start_at")
@@ -156,14 +164,17 @@ async def _plans(stations: list[Station], now: datetime) -> dict[int, StationPla
             or timedelta(minutes=1)
             for s in skus.values()
         }
+        end = now - timedelta(seconds=1)
+        if stopped is None and total_ms(cals[station.id].planned(tail)) == STOPPED_AT_END // _MS:
+            stopped, end = station.id, tail.start  # no output after this: the detector opens the stop
         plans[station.id] = plan_station(
             rng=random.Random(f"{station.code}:{span.start.date()}"),
             planned=cals[station.id].planned(span),
             sku_at=mine,
             threshold_for=thresholds,
-            end=now - timedelta(seconds=1),
+            end=end,
         )
-    return plans
+    return plans, stopped
 
 
 def _cycle(sku: Sku, station: Station) -> float:
@@ -171,7 +182,7 @@ def _cycle(sku: Sku, station: Station) -> float:
 
 
 async def _write_history(run: _Run, now: datetime) -> None:
-    plans = await _plans(run.stations, now)
+    plans, stopped = await _plans(run.stations, now)
     steps = {station_id: _steps(plan) for station_id, plan in plans.items()}
     total = sum(len(s) for s in steps.values())
     run.progress(f"demo history: {total} steps over {len(plans)} stations")
@@ -189,8 +200,11 @@ async def _write_history(run: _Run, now: datetime) -> None:
             run.progress(f"demo history: {next_close.date()} ({total - left}/{total})")
             await _analyze()
         next_close += CLOSE_EVERY
-    await _arrive_now(run, plans)
+    await _arrive_now(run, {k: v for k, v in plans.items() if k != stopped})
     real = utc_now()
+    if stopped is not None:
+        # Opened here, not by the live detector after the lease: the history's counts include it.
+        await detect_issues(now=real, station_ids=[stopped])
     while next_close <= real:
         await close_windows(now=next_close, grace=timedelta(0), station_ids=ids)
         next_close += CLOSE_EVERY

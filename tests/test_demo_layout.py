@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from models.roles import Role
 from resolvers.actor import Actor
-from resolvers.demo_layout import demo_layout
+from resolvers.demo_layout import GROUPS, _schedule, demo_layout
+from resolvers.demo_seed import STOPPED_AT_END
 from tests.conftest import Tenant
 
 NOW = datetime(2025, 5, 9, 15, 0, tzinfo=UTC)  # a Friday afternoon
@@ -58,3 +60,22 @@ def test_demo_schedules_feed_the_analysis(tenant: Tenant) -> None:
     for result in results:
         codes = {r["code"] for r in result["oee"]["scheduledNonProduction"]}
         assert codes == {"break", "maintenance"}, result["stationCode"]
+
+
+def test_some_around_the_clock_assembly_station_is_planned_through_any_stop_tail() -> None:
+    """`andon demo` runs assembly around the clock and ends its history with a station stopped for
+    STOPPED_AT_END (resolvers/demo_seed.py): at every minute of a week, some assembly station has no
+    break or maintenance in the tail before it (the breaks are staggered with a gap)."""
+    zone = ZoneInfo("Europe/London")
+    today = date(2025, 5, 9)  # a Friday: the schedules cover Monday to Friday
+    stations = GROUPS["assembly"][1]
+    pauses: dict[str, list[tuple[datetime, datetime]]] = {s: [] for s in stations}
+    for entry in _schedule(stations, zone, today):
+        if entry.nonProductionReasonCode:
+            pauses[entry.stationCode].append((entry.plannedStartAt, entry.plannedEndAt))
+    moment = datetime(2025, 5, 3, tzinfo=zone)  # the Saturday before
+    while moment < datetime(2025, 5, 10, tzinfo=zone):
+        tail = (moment - STOPPED_AT_END, moment)
+        free = [s for s in stations if not any(a < tail[1] and tail[0] < b for a, b in pauses[s])]
+        assert free, moment
+        moment += timedelta(minutes=1)
