@@ -24,6 +24,7 @@ from models.timefmt import utc_now
 from resolvers.changes import Change, publish
 from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
+from resolvers.signals import minute_of
 from resolvers.state_rows import StateRow, read_states, write_states
 from resolvers.system_issues import open_issue, set_cause
 
@@ -220,7 +221,7 @@ async def _open(due: list[tuple[int, str]], cals: dict[int, Calendar], now: date
         ongoing = set(
             await Issue.filter(station_id__in=ids, end_at__isnull=True).values_list("station_id", "type")
         )
-        cleared: list[StateRow] = []
+        touched: dict[int, StateRow] = {}  # state rows whose pending cause or closed minutes changed
         for station_id, kind in due:
             state, station = states.get(station_id), stations.get(station_id)
             if state is None or station is None or (station_id, kind) in ongoing:
@@ -241,8 +242,13 @@ async def _open(due: list[tuple[int, str]], cals: dict[int, Calendar], now: date
             if kind == "stop" and state.pending_cause_id is not None:
                 changes.append(await set_cause(issue=issue, cause_id=state.pending_cause_id))
                 state.pending_cause_id = None
-                cleared.append(state)
-        await write_states(conn, cleared, ["pending_cause_id"])
+                touched[station_id] = state
+            if kind == "stop" and state.closed_until > minute_of(start):
+                # A stop is detected a threshold after its start: the minutes since were closed without
+                # it. The next window closing closes them again, with the stop's downtime.
+                state.closed_until = minute_of(start)
+                touched[station_id] = state
+        await write_states(conn, touched.values(), ["pending_cause_id", "closed_until"])
     for issue, code in opened:
         log.info(
             "opened %s issue %s on station %s from %s", issue.type, issue.id, code, issue.start_at.isoformat()

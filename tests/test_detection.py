@@ -9,17 +9,24 @@ from typing import Any, TypeVar
 
 from models.calendar import shifts_from_json
 from models.ranges import TimeRange
-from models.signals import StationState
+from models.signals import Lease, StationState
 from models.tenancy import Station
-from resolvers.detection import due_issues
+from models.timefmt import utc_now
+from models.windows import StationWindow
+from resolvers.detection import detect_issues, due_issues
+from resolvers.leases import hold_lease, seeding_holder, seeding_lease
 from resolvers.planned import Calendar
+from resolvers.signal_input import SignalIn
 from resolvers.signal_stats import STATS
+from resolvers.signals import Signal, apply_signals
+from resolvers.window_closing import close_windows
 from tests.conftest import Tenant
 
 T = TypeVar("T")
 # SPEC 7 / issue goal: a stop appears within 1 s of its threshold (timer 0.5 s by default), plus the poll.
 LATENCY_SECONDS = 1.0
 POLL_SECONDS = 0.05
+LEASE = timedelta(minutes=5)
 
 
 def _poll(read: Callable[[], T], done: Callable[[T], bool], timeout: float) -> T:
@@ -285,3 +292,48 @@ def test_an_error_code_after_the_output_that_ended_a_stop_waits_for_the_next_sto
     [second] = _poll(lambda: _ongoing(tenant), bool, 1.5 + 2 * LATENCY_SECONDS)
     assert second["id"] != first["id"]
     assert second["causeCode"] == "JAM"
+
+
+def test_a_stop_detected_after_its_first_minute_closed_closes_that_minute_again(tenant: Tenant) -> None:
+    """A stop opens a threshold after its last output: the minutes in between were already closed
+    without it. Detection sends them back to window closing, which gives them the stop's downtime.
+    Driven at chosen moments, with the account's seeding lease keeping the live timers away."""
+    _station(tenant, cycleTime=20, downtimeDetectionMode="production-cycle")  # a 30 s threshold
+    portal = tenant.client.portal
+    assert portal is not None
+    base = (datetime.now(UTC) - timedelta(minutes=10)).replace(second=0, microsecond=0)
+
+    async def run() -> list[tuple[Any, ...]]:
+        lease = seeding_lease(tenant.account_id)
+        await hold_lease(name=lease, holder=seeding_holder(tenant.account_id), now=utc_now(), ttl=LEASE)
+        try:
+            station = await Station.get(account_id=tenant.account_id, code="S1")
+            out = [
+                Signal(
+                    tenant.account_id,
+                    station.id,
+                    base + timedelta(seconds=s),
+                    SignalIn(production_complete_good=1),
+                )
+                for s in (10, 45)
+            ]
+            await apply_signals(out)
+            await close_windows(
+                now=base + timedelta(seconds=62), grace=timedelta(0), station_ids=[station.id]
+            )
+            first = await StationWindow.get(station_id=station.id, window_start_at=base)
+            assert (first.downtime_ms, first.productive_ms) == (0, 60_000)  # no stop known yet
+            assert await detect_issues(now=base + timedelta(seconds=76), station_ids=[station.id]) == 1
+            await close_windows(
+                now=base + timedelta(seconds=122), grace=timedelta(0), station_ids=[station.id]
+            )
+            return list(
+                await StationWindow.filter(station_id=station.id)
+                .order_by("window_start_at")
+                .values_list("window_start_at", "downtime_ms", "productive_ms")
+            )
+        finally:
+            await Lease.filter(name=lease).delete()
+
+    rows = portal.call(run)
+    assert rows == [(base, 15_000, 45_000), (base + timedelta(minutes=1), 60_000, 0)]
