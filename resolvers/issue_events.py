@@ -17,6 +17,7 @@ from resolvers.errors import conflict, invalid, not_found
 from resolvers.inputs import IssueEventIn
 from resolvers.outbox import enqueue_escalation
 from resolvers.revisions import next_revision, record_change
+from resolvers.window_closing import reclose_from
 
 
 def _check_fields(data: IssueEventIn) -> None:
@@ -64,6 +65,8 @@ async def add_issue_event(
             await enqueue_escalation(event=event, now=now)
         issue.revision = revision
         await issue.save(update_fields=["revision", "excluded_at", "updated_at"])
+    if data.type in ("exclude", "include") and issue.type == "stop":
+        await reclose_from(station_id=issue.station_id, since=issue.start_at)  # its downtime counts or not
     await publish(Change("issue", actor.account_id, issue.id, revision))
 
 

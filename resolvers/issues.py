@@ -35,6 +35,7 @@ from resolvers.outbox import enqueue_issue_mail
 from resolvers.read_cache import cached
 from resolvers.revisions import next_revision, record_change
 from resolvers.scope import plant_for, stations_by_codes, time_range
+from resolvers.window_closing import reclose_from
 
 MAX_LIMIT = 1000
 DEFAULT_SPAN = timedelta(hours=24)
@@ -208,6 +209,8 @@ async def create_issue(*, actor: Actor, data: IssueIn, now: datetime | None = No
         await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_STARTED, now=now)
         if issue.end_at is not None:
             await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_ENDED, now=now)
+    if issue.type == "stop":
+        await reclose_from(station_id=station.id, since=issue.start_at)
     await publish(Change("issue", actor.account_id, issue.id, revision))
     return (await _views(actor.account_id, [issue.id], now))[0]
 

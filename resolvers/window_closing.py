@@ -57,6 +57,14 @@ async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequenc
     return closed
 
 
+async def reclose_from(*, station_id: int, since: datetime) -> None:
+    """Send the station's closed minutes from `since` on back to closing: a stop covering them was
+    entered, ended, excluded or included after they were closed. Call after the issue's transaction:
+    issue writers hold the account's revision lock, and signal batches lock state rows before it."""
+    start = minute_of(since)
+    await StationState.filter(station_id=station_id, closed_until__gt=start).update(closed_until=start)
+
+
 async def _close_batch(state_ids: list[int], end: datetime, now: datetime) -> int:
     async with in_transaction() as conn:
         # Locked on their own: Postgres refuses FOR UPDATE over the outer join select_related makes.

@@ -337,3 +337,25 @@ def test_a_stop_detected_after_its_first_minute_closed_closes_that_minute_again(
 
     rows = portal.call(run)
     assert rows == [(base, 15_000, 45_000), (base + timedelta(minutes=1), 60_000, 0)]
+
+
+def test_stops_entered_excluded_or_included_later_close_their_minutes_again(tenant: Tenant) -> None:
+    """A person enters a stop over minutes that were closed without it, then excludes and includes it:
+    each time the live window closing gives those minutes their downtime again."""
+    _station(tenant)  # no detection: only the entered stop counts
+    minute = (datetime.now(UTC) - timedelta(minutes=3)).replace(second=0, microsecond=0)
+    _signal(tenant, production_complete_good=3, timestamp=_iso(minute + timedelta(seconds=5)))
+
+    def first() -> dict[str, Any]:
+        rows = tenant.ok(tenant.get("/api/station-window?stationcodes=S1&rangecode=last-24-hours"))
+        return next((w for w in rows if w["windowStartAt"] == _iso(minute)), {"scheduledProductionMs": 0})
+
+    closed = _poll(first, lambda w: w["scheduledProductionMs"] == 60000, 3.0)
+    assert (closed["downtimeMs"], closed["productiveMs"]) == (0, 60000)
+    body = {"type": "stop", "stationCode": "S1", "startAt": _iso(minute + timedelta(seconds=30))}
+    issue = tenant.ok(tenant.post("/api/issue", {**body, "endAt": _iso(minute + timedelta(seconds=90))}))[0]
+    for event, downtime in (("", 30000), ("exclude", 0), ("include", 30000)):
+        if event:
+            tenant.ok(tenant.post(f"/api/issue/{issue['id']}/event", {"type": event}))
+        window = _poll(first, lambda w, d=downtime: w["downtimeMs"] == d, 3.0)  # type: ignore[misc]
+        assert (window["downtimeMs"], window["productiveMs"]) == (downtime, 60000 - downtime), event
