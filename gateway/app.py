@@ -28,7 +28,7 @@ from realtime.hub import ChangeHub
 from realtime.mqtt_ingest import MqttIngest, MqttOptions
 from realtime.redis_bus import RedisBus
 from realtime.sockets import LiveSockets
-from realtime.timers import Ticker, ingest_mark_ticker, leader_ticker, leadership
+from realtime.timers import ingest_mark_ticker, leader_ticker, leadership
 from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
@@ -39,6 +39,9 @@ from rest_compat.endpoint import ENDPOINTS, api_routes
 from schema.app import GatewayGraphQL, build_schema
 
 log = logging.getLogger(__name__)
+
+# Reminders are due on whole minutes (ESCALATION_REPEAT_MINUTES): a look every second is plenty.
+REMINDER_CHECK_SECONDS = 1.0
 
 
 def _version() -> str:
@@ -109,6 +112,12 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             install_publisher(bus)
             install_read_cache(read_cache)
             ingest = _mqtt_ingest(settings)
+            sender = OutboxSender(
+                lambda: build_mailer(settings.smtp_url, settings.outbox_dir),
+                poll_seconds=settings.mail_poll_seconds,
+                retry_max_seconds=settings.mail_retry_max_seconds,
+            )
+            schedule = NotificationSchedule(sender.wake)
             lead = leadership(
                 offline_after=settings.offline_after_seconds,
                 window_grace=settings.window_close_grace_seconds,
@@ -118,6 +127,12 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 outbox_retention=timedelta(days=settings.outbox_retention_days)
                 if settings.outbox_retention_days
                 else None,
+                # On the lease holder only, like the other clock-driven work: the outbox's unique key
+                # would keep a second instance from sending twice, but not from doing the work twice.
+                more=[
+                    ("escalation-reminders", schedule.reminders, REMINDER_CHECK_SECONDS),
+                    ("daily-summaries", schedule.summaries, settings.daily_summary_check_seconds),
+                ],
             )
             timers = [leader_ticker(lead, settings.timer_interval_seconds)]
             if ingest is not None:
@@ -127,20 +142,8 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 )
             for timer in timers:
                 timer.start()
-            sender = OutboxSender(
-                lambda: build_mailer(settings.smtp_url, settings.outbox_dir),
-                poll_seconds=settings.mail_poll_seconds,
-                retry_max_seconds=settings.mail_retry_max_seconds,
-            )
             bus.subscribe(sender.on_change)
             sender.start()
-            schedule = NotificationSchedule(sender.wake)
-            mail_timers = [
-                Ticker("escalation-reminders", schedule.reminders, settings.timer_interval_seconds),
-                Ticker("daily-summaries", schedule.summaries, settings.daily_summary_check_seconds),
-            ]
-            for timer in mail_timers:
-                timer.start()
             tune_gc()
             app.state.bus = bus
             app.state.authenticator = authenticator
@@ -159,8 +162,6 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 await lead.resign()
                 if ingest is not None:
                     await forget_mark(lead.holder)
-                for timer in mail_timers:
-                    await timer.stop()
                 await sender.stop()
                 install_publisher(None)
                 install_read_cache(None)

@@ -1,8 +1,8 @@
 """Clock-driven emails: escalation reminders and daily summaries, written into the outbox when due.
 
-The gateway runs `reminders` and `summaries` on timers in every instance; the outbox's unique key makes
-the instances agree on one email per (reminder or plant day, recipient). The reminder set only spares
-this process repeated work; it is not what makes an email go out once. Summaries are re-checked at
+The gateway runs `reminders` and `summaries` among the lease holder's jobs (realtime/timers.py); the
+outbox's unique key is what makes one email per (reminder or plant day, recipient) even when two
+instances overlap (a lease changing hands). The reminder set only spares this process repeated work. Summaries are re-checked at
 every run while their plant day is the due one, so a subscriber added during the day still gets it.
 """
 

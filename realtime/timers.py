@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from models.timefmt import utc_now
-from realtime.leader import Leadership
+from realtime.leader import Leadership, Schedule
 from resolvers.detection import detect_and_refresh
 from resolvers.escalation import escalate_due_issues
 from resolvers.ingest_marks import judged_until, record_mark
@@ -69,11 +69,13 @@ def leadership(
     lease_renew: float,
     behind_since: Watermark | None = None,
     outbox_retention: timedelta | None = None,
+    more: Schedule = (),
 ) -> Leadership:
     """The lease-guarded jobs: each runs on one instance at a time (see docs/signals.md).
 
     `behind_since` is this instance's ingestion watermark; other instances' come from the database.
-    `outbox_retention`: how long sent emails are kept (None: for good)."""
+    `outbox_retention`: how long sent emails are kept (None: for good). `more`: jobs composed in by
+    the gateway (the notification schedule), run after these."""
     judged = _Judged()
     lead: Leadership
 
@@ -111,6 +113,7 @@ def leadership(
         ("escalation-timer", escalate, 1.0),
         # Last in the tick and hourly: retention is housekeeping, nothing waits for it.
         ("outbox-retention", prune, OUTBOX_PRUNE_SECONDS),
+        *more,
     ]
     lead = Leadership(jobs, ttl=lease_ttl, renew=lease_renew)
     return lead

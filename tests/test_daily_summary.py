@@ -63,7 +63,7 @@ def test_a_daily_summary_covers_the_previous_plant_day_of_a_non_utc_plant_for_th
     end = datetime(day.year, day.month, day.day, DAY_START, tzinfo=ZoneInfo(ZONE)) + timedelta(days=1)
     end = end.astimezone(ZoneInfo(ZONE)).replace(hour=DAY_START)  # a DST day is 23 or 25 h long
 
-    def make(station: str, begin: datetime, minutes: int) -> int:
+    def make(station: str, begin: datetime, minutes: float) -> int:
         body = {"type": "stop", "stationCode": station, "startAt": _iso(begin)}
         body["endAt"] = _iso(begin + timedelta(minutes=minutes))
         return int(t.ok(t.post("/api/issue", body))[0]["id"])
@@ -72,7 +72,9 @@ def test_a_daily_summary_covers_the_previous_plant_day_of_a_non_utc_plant_for_th
     t.ok(t.post(f"/api/issue/{inside}/event", {"type": "cause", "causeCode": "jam"}))
     straddling = make("a", start - timedelta(minutes=20), 40)  # 20 minutes of it fall in the day
     make("a", start - timedelta(hours=3), 30)  # the day before
-    make("a", end + timedelta(minutes=1), 10)  # the day after
+    # The day after, in the past: the current plant day began `room` ago (seconds, right after 06:00).
+    room = now - end
+    make("a", end + min(timedelta(minutes=1), room / 3), min(10.0, room / timedelta(minutes=3)))
     hidden = make("x", start + timedelta(hours=1), 15)  # a group the recipient did not choose
 
     t.ok(
