@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import httpx
 
 from bench.harness import (
+    BASELINE,
+    GATEWAY,
     LOOPBACK,
     BenchmarkError,
     LoadSettings,
@@ -34,11 +35,10 @@ from bench.harness import (
     machine_facts,
     median,
     medians_table,
-    ratio,
-    rewrite_section,
     rounds_table,
     run_alternating,
     run_checked,
+    run_gateway_vs_baseline,
     utc_now,
     uvicorn_argv,
     write_wrk_script,
@@ -49,8 +49,6 @@ NAME = "graphql_stations"
 GOAL = 0.2
 STATION_COUNT = 50
 PATH = "/graphql"
-GATEWAY = "gateway"
-BASELINE = "baseline"
 # The query the board wants is `{ stations { code name status group { name } } }`; `Station` has no
 # `status` field until live status arrives with signal ingestion, so a scalar field of the same kind
 # stands in for it.
@@ -279,15 +277,4 @@ Every round, in the order run:
 
 
 def run(load: LoadSettings, docs: Path | None) -> Outcome:
-    """Measure, then rewrite this benchmark's section of ``docs`` (None: print only)."""
-    print(f"{NAME}: gateway vs baseline, {load.rounds} rounds each", flush=True)
-    # Everything the run creates (database, logs, body, Lua script) goes away with this directory.
-    with tempfile.TemporaryDirectory(prefix="andon-bench-") as tmp:
-        log, body_size = measure(load, Path(tmp))
-    value = ratio(
-        median([r.req_per_s for r in log.for_label(GATEWAY)]),
-        median([r.req_per_s for r in log.for_label(BASELINE)]),
-    )
-    if docs is not None:
-        rewrite_section(NAME, render(log, load, body_size, value), docs)
-    return Outcome(NAME, value, GOAL)
+    return run_gateway_vs_baseline(NAME, GOAL, load, docs, measure, render)

@@ -20,8 +20,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -416,6 +417,31 @@ def _say(enabled: bool, message: str) -> None:
 
 
 # --------------------------------------------------------------------------- statistics
+
+
+# The two servers of the HTTP benchmarks, as labelled in their rounds and docs.
+GATEWAY = "gateway"
+BASELINE = "baseline"
+Measure = Callable[["LoadSettings", Path], tuple["RoundLog", int]]  # the rounds and the body's size
+Render = Callable[["RoundLog", "LoadSettings", int, float], str]  # the docs section, given the ratio
+
+
+def run_gateway_vs_baseline(
+    name: str, goal: float, load: LoadSettings, docs: Path | None, measure: Measure, render: Render
+) -> Outcome:
+    """An HTTP benchmark's run: measure, then rewrite its section of ``docs`` (None: print only). The
+    ratio is the gateway's median req/s over the baseline's."""
+    print(f"{name}: gateway vs baseline, {load.rounds} rounds each", flush=True)
+    # Everything the run creates (database, logs, body, Lua script) goes away with this directory.
+    with tempfile.TemporaryDirectory(prefix="andon-bench-") as tmp:
+        log, body_size = measure(load, Path(tmp))
+    value = ratio(
+        median([r.req_per_s for r in log.for_label(GATEWAY)]),
+        median([r.req_per_s for r in log.for_label(BASELINE)]),
+    )
+    if docs is not None:
+        rewrite_section(name, render(log, load, body_size, value), docs)
+    return Outcome(name, value, goal)
 
 
 def median(values: Sequence[float]) -> float:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 
 from bench.harness import (
+    BASELINE,
+    GATEWAY,
     LOOPBACK,
     BenchmarkError,
     LoadSettings,
@@ -33,11 +34,10 @@ from bench.harness import (
     machine_facts,
     median,
     medians_table,
-    ratio,
-    rewrite_section,
     rounds_table,
     run_alternating,
     run_checked,
+    run_gateway_vs_baseline,
     utc_now,
     uvicorn_argv,
     write_wrk_script,
@@ -50,8 +50,6 @@ STATION_COUNT = 20
 ROUTE = "/api/issue/ongoing"
 CODES = [f"ST-{number:02d}" for number in range(1, STATION_COUNT + 1)]
 PATH = f"{ROUTE}?stationcodes={quote(','.join(CODES), safe=',')}"
-GATEWAY = "gateway"
-BASELINE = "baseline"
 CAUSE_CODE = "mechanical.conveyor.belt-jam"
 # The events every issue carries, in the order they are posted.
 EVENTS: tuple[dict[str, object], ...] = (
@@ -275,14 +273,4 @@ Every round, in the order run:
 
 
 def run(load: LoadSettings, docs: Path | None) -> Outcome:
-    """Measure, then rewrite this benchmark's section of ``docs`` (None: print only)."""
-    print(f"{NAME}: gateway vs baseline, {load.rounds} rounds each", flush=True)
-    with tempfile.TemporaryDirectory(prefix="andon-bench-") as tmp:
-        log, body_size = measure(load, Path(tmp))
-    value = ratio(
-        median([r.req_per_s for r in log.for_label(GATEWAY)]),
-        median([r.req_per_s for r in log.for_label(BASELINE)]),
-    )
-    if docs is not None:
-        rewrite_section(NAME, render(log, load, body_size, value), docs)
-    return Outcome(NAME, value, GOAL)
+    return run_gateway_vs_baseline(NAME, GOAL, load, docs, measure, render)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import httpx
 
 from bench.harness import (
+    BASELINE,
+    GATEWAY,
     LOOPBACK,
     BenchmarkError,
     LoadSettings,
@@ -30,11 +31,10 @@ from bench.harness import (
     machine_facts,
     median,
     medians_table,
-    ratio,
-    rewrite_section,
     rounds_table,
     run_alternating,
     run_checked,
+    run_gateway_vs_baseline,
     utc_now,
     uvicorn_argv,
     write_wrk_script,
@@ -44,8 +44,6 @@ NAME = "station_list"
 GOAL = 0.3
 STATION_COUNT = 50
 PATH = "/api/station"
-GATEWAY = "gateway"
-BASELINE = "baseline"
 # Only authorises account creation; at least 16 characters, as the settings demand.
 SYSTEM_KEY = "bench-system-key-0123456789"
 # Versions that explain the absolute numbers: the server stack both sides share, and the gateway's own.
@@ -236,15 +234,4 @@ Every round, in the order run:
 
 
 def run(load: LoadSettings, docs: Path | None) -> Outcome:
-    """Measure, then rewrite this benchmark's section of ``docs`` (None: print only)."""
-    print(f"{NAME}: gateway vs baseline, {load.rounds} rounds each", flush=True)
-    # Everything the run creates (database, logs, body, Lua script) goes away with this directory.
-    with tempfile.TemporaryDirectory(prefix="andon-bench-") as tmp:
-        log, body_size = measure(load, Path(tmp))
-    value = ratio(
-        median([r.req_per_s for r in log.for_label(GATEWAY)]),
-        median([r.req_per_s for r in log.for_label(BASELINE)]),
-    )
-    if docs is not None:
-        rewrite_section(NAME, render(log, load, body_size, value), docs)
-    return Outcome(NAME, value, GOAL)
+    return run_gateway_vs_baseline(NAME, GOAL, load, docs, measure, render)
