@@ -5,9 +5,13 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.simulator import ERROR_CODES, Behaviour, StationSim
+import httpx
+
+from gateway.simulator import ERROR_CODES, Behaviour, StationSim, load_plan
+from tests.conftest import Tenant
 from tests.gateway_process import andon_env, describe, run_andon, running_gateway, subprocess_database
 from tests.services import BACKEND
 from tests.test_mqtt import Broker, _env, _forgotten, _wait_subscribed, broker, new_account  # noqa: F401
@@ -15,8 +19,8 @@ from tests.test_mqtt import Broker, _env, _forgotten, _wait_subscribed, broker, 
 # The issue's bound: `make demo` shows an ongoing issue within a minute of start-up (the history ends
 # with a station stopped, resolvers/demo_seed.py, and the simulator keeps it stopped).
 DEMO_SECONDS = 60.0
-# Longer than any demo station's cycle (20 to 35 s): a station producing again would have ended its stop.
-STILL_STOPPED_SECONDS = 40.0
+# Beyond the stopped station's cycle: had the simulator let it produce, its stop would have ended.
+STILL_STOPPED_MARGIN = 5.0
 
 
 def test_a_simulated_station_cycles_stops_with_codes_and_changes_over() -> None:
@@ -31,6 +35,34 @@ def test_a_simulated_station_cycles_stops_with_codes_and_changes_over() -> None:
     stops = [s for s in signals if s.get("productive") == 0]
     assert stops and all(s["error_code"] in ERROR_CODES for s in stops)
     assert {s["sku"] for s in signals if "sku" in s} == {"A", "B"}
+
+
+def test_stations_found_stopped_stay_stopped_else_the_first_starts_stopped(tenant: Tenant) -> None:
+    """`--first-stopped`: a station with an ongoing stop (here the second) carries it on; with none,
+    the first station starts stopped. Planned against the in-process gateway's API."""
+    for code in ("S1", "S2"):
+        body = {"code": code, "name": code, "plantCode": tenant.plant_code, "cycleTime": 10}
+        tenant.ok(tenant.post("/api/station", body))
+    portal = tenant.client.portal
+    assert portal is not None
+
+    async def plan() -> dict[str, float]:
+        transport = httpx.ASGITransport(app=tenant.client.app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers=tenant.headers()
+        ) as http:
+            planned = await load_plan(
+                http, plant_code=tenant.plant_code, seed=1, first_stopped=240.0, behaviour=Behaviour()
+            )
+        now = time.monotonic()
+        return {sim.code: sim.stopped_until - now for sim in planned.stations}
+
+    fresh = portal.call(plan)
+    assert fresh["S1"] > 200 and fresh["S2"] <= 0, fresh
+    start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    tenant.ok(tenant.post("/api/issue", {"type": "stop", "stationCode": "S2", "startAt": start}))
+    found = portal.call(plan)
+    assert found["S2"] > 200 and found["S1"] <= 0, found
 
 
 def test_demo_shows_an_ongoing_issue_within_a_minute(tmp_path: Path) -> None:
@@ -56,7 +88,9 @@ def test_demo_shows_an_ongoing_issue_within_a_minute(tmp_path: Path) -> None:
                 assert took <= DEMO_SECONDS
                 # The simulator keeps the stopped station stopped: the stop is still on a while later.
                 stopped = {i["stationCode"] for i in ongoing if i["type"] == "stop"}
-                time.sleep(STILL_STOPPED_SECONDS)
+                stations = http.get("/api/station", headers={"X-API-KEY": key}).json()["results"]
+                cycle = max(float(s["cycleTime"]) for s in stations if s["code"] in stopped)
+                time.sleep(cycle + STILL_STOPPED_MARGIN)
                 response = http.get(
                     f"/api/issue/ongoing?stationcodes={','.join(sorted(stopped))}", headers={"X-API-KEY": key}
                 )
