@@ -61,7 +61,11 @@ async def reclose_from(*, station_id: int, since: datetime) -> None:
     """Send the station's closed minutes from `since` on back to closing: a stop covering them was
     entered, ended, excluded or included after they were closed. Call after the issue's transaction:
     issue writers hold the account's revision lock, and signal batches lock state rows before it."""
-    start = minute_of(since)
+    first = await StationState.filter(station_id=station_id).values_list("first_signal_at", flat=True)
+    if not first:
+        return  # no signal yet: nothing closed
+    # Not before the first signal's minute: a station has windows from its first signal on.
+    start = max(minute_of(since), minute_of(first[0]))  # type: ignore[arg-type]
     await StationState.filter(station_id=station_id, closed_until__gt=start).update(closed_until=start)
 
 

@@ -359,3 +359,13 @@ def test_stops_entered_excluded_or_included_later_close_their_minutes_again(tena
             tenant.ok(tenant.post(f"/api/issue/{issue['id']}/event", {"type": event}))
         window = _poll(first, lambda w, d=downtime: w["downtimeMs"] == d, 3.0)  # type: ignore[misc]
         assert (window["downtimeMs"], window["productiveMs"]) == (downtime, 60000 - downtime), event
+    # A stop entered before the station's first signal adds no windows before that signal's minute.
+    early = minute - timedelta(hours=2)
+    tenant.ok(
+        tenant.post(
+            "/api/issue", {**body, "startAt": _iso(early), "endAt": _iso(early + timedelta(minutes=5))}
+        )
+    )
+    time.sleep(2.5)  # two passes of the session's window closing (every second)
+    rows = tenant.ok(tenant.get("/api/station-window?stationcodes=S1&rangecode=last-24-hours"))
+    assert min(w["windowStartAt"] for w in rows) == _iso(minute)
