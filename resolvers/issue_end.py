@@ -29,7 +29,7 @@ async def end_issue(*, account_id: str, issue_id: int, end_at: datetime) -> Issu
         change = await end_in_transaction(issue=issue, end_at=end_at)
         if change is None:
             raise conflict(f"issue {issue_id} has already ended", "endAt")
+    await publish(change)
     if issue.type == "stop":
         await reclose_from(station_id=issue.station_id, since=end_at)  # closed while it was ongoing
-    await publish(change)
     return issue

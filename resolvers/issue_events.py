@@ -65,9 +65,9 @@ async def add_issue_event(
             await enqueue_escalation(event=event, now=now)
         issue.revision = revision
         await issue.save(update_fields=["revision", "excluded_at", "updated_at"])
+    await publish(Change("issue", actor.account_id, issue.id, revision))
     if data.type in ("exclude", "include") and issue.type == "stop":
         await reclose_from(station_id=issue.station_id, since=issue.start_at)  # its downtime counts or not
-    await publish(Change("issue", actor.account_id, issue.id, revision))
 
 
 async def _apply(issue: Issue, data: IssueEventIn, actor: Actor, now: datetime) -> None:

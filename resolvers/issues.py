@@ -209,9 +209,9 @@ async def create_issue(*, actor: Actor, data: IssueIn, now: datetime | None = No
         await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_STARTED, now=now)
         if issue.end_at is not None:
             await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_ENDED, now=now)
+    await publish(Change("issue", actor.account_id, issue.id, revision))
     if issue.type == "stop":
         await reclose_from(station_id=station.id, since=issue.start_at)
-    await publish(Change("issue", actor.account_id, issue.id, revision))
     return (await _views(actor.account_id, [issue.id], now))[0]
 
 

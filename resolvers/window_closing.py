@@ -59,8 +59,9 @@ async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequenc
 
 async def reclose_from(*, station_id: int, since: datetime) -> None:
     """Send the station's closed minutes from `since` on back to closing: a stop covering them was
-    entered, ended, excluded or included after they were closed. Call after the issue's transaction:
-    issue writers hold the account's revision lock, and signal batches lock state rows before it."""
+    entered, ended, excluded or included after they were closed. Call after the issue's transaction
+    (issue writers hold the account's revision lock, and signal batches lock state rows before it)
+    and after its change is published (subscribers do not wait for this)."""
     first = await StationState.filter(station_id=station_id).values_list("first_signal_at", flat=True)
     if not first:
         return  # no signal yet: nothing closed

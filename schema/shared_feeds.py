@@ -98,7 +98,7 @@ def _shape(query: str, operation_name: str | None) -> _Shape | None:
 class Member:
     """One subscription (socket + operation id) of a feed."""
 
-    __slots__ = ("buffer", "id_json", "operation", "since", "writer")
+    __slots__ = ("buffer", "id_json", "operation", "replayed_to", "since", "writer")
 
     def __init__(self, operation: Operation[Any, Any], writer: SocketWriter, since: int | None) -> None:
         self.operation = operation
@@ -107,6 +107,9 @@ class Member:
         self.since = since
         # While replaying: (revision, frame) the feed sent meanwhile; None once live.
         self.buffer: list[tuple[int | None, str]] | None = [] if since is not None else None
+        # The last revision the replay sent: a change committed before the replay read it may reach
+        # the feed only after the member went live (its publish comes after its commit).
+        self.replayed_to: int | None = None
 
     def frame(self, payload: str) -> str:
         return '{"id":' + self.id_json + ',"type":"next","payload":' + payload + "}"
@@ -181,7 +184,8 @@ class Feed:
             if frame is None:
                 frame = frames[member.id_json] = member.frame(payload)
             if member.buffer is None:
-                member.writer.write(frame)
+                if revision is None or member.replayed_to is None or revision > member.replayed_to:
+                    member.writer.write(frame)
             elif len(member.buffer) < BUFFER_LIMIT:
                 member.buffer.append((revision, frame))
             else:
@@ -224,7 +228,7 @@ class Feed:
                 if not isinstance(result, ExecutionResult) or member not in self.members:
                     return
                 member.writer.write(member.frame(_payload(result)))
-        reached = context.last_revision
+        reached = member.replayed_to = context.last_revision
         buffered, member.buffer = member.buffer or [], None
         for revision, frame in buffered:
             if revision is None or reached is None or revision > reached:

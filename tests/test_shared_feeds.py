@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from realtime.writer import SocketWriter
+from resolvers import changes
 from schema.shared_feeds import SharedFeeds
 from tests.conftest import Tenant
 from tests.test_issues import NO_AUTO_ESCALATION, ago, new_issue
@@ -206,3 +208,51 @@ def test_station_status_subscriptions_are_not_shared(plant: Tenant) -> None:
         assert ws.receive_json()["type"] in ("pong", "next")
         time.sleep(0.2)  # a shared subscription would have made its feed by now (it takes milliseconds)
         assert feeds(client).count() == before
+
+
+def test_a_change_published_after_the_replay_read_it_is_not_sent_twice(
+    plant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change commits, its publish comes later (held here; on a busy gateway, whatever runs between
+    commit and publish), and a member resuming meanwhile replays it from the log. When the publish
+    reaches the feed the member is live: it must not get the change a second time."""
+    client = plant.client
+    portal = client.portal
+    assert portal is not None
+
+    class Held:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+            self.release = asyncio.Event()
+
+        async def publish(self, change: Any) -> None:
+            await self.release.wait()
+            await self.inner.publish(change)
+
+    with subscribed(client, plant.api_key, {"stations": ["S1"]}) as live:
+        first = ended_issue(plant)
+        seen = next_issue(live)
+        held = portal.call(lambda: _made(Held, changes._publisher))
+        monkeypatch.setattr(changes, "_publisher", held)
+        with ThreadPoolExecutor(1) as pool:
+            second = pool.submit(ended_issue, plant)  # committed, its publish held
+            time.sleep(0.5)
+            with subscribed(client, plant.api_key, {"stations": ["S1"], "since": seen["revision"]}) as late:
+                replayed = next_issue(late)
+                assert replayed["revision"] == seen["revision"] + 1
+                time.sleep(0.5)  # the replay has ended: the member is live
+                monkeypatch.setattr(changes, "_publisher", held.inner)
+                portal.call(_set, held.release)
+                assert second.result(10)["id"] == replayed["id"]
+                assert next_issue(live)["id"] == replayed["id"]
+                third = ended_issue(plant)
+                assert next_issue(late)["id"] == third["id"]  # not `second` again
+    assert first["id"] != third["id"]
+
+
+async def _made(cls: Any, *args: Any) -> Any:
+    return cls(*args)  # built inside the app's loop: its asyncio.Event belongs there
+
+
+async def _set(event: asyncio.Event) -> None:
+    event.set()
