@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 from starlette.applications import Starlette
@@ -25,6 +25,7 @@ from notifications.scheduler import NotificationSchedule
 from notifications.sender import OutboxSender
 from realtime.bus import Bus, LocalBus
 from realtime.hub import ChangeHub
+from realtime.leader import Job, Schedule
 from realtime.mqtt_ingest import MqttIngest, MqttOptions
 from realtime.redis_bus import RedisBus
 from realtime.sockets import LiveSockets
@@ -33,6 +34,7 @@ from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ingest_marks import forget_mark
+from resolvers.outbox_retention import prune_outbox
 from resolvers.read_cache import ReadCache, install_read_cache
 from rest_compat import responses
 from rest_compat.endpoint import ENDPOINTS, api_routes
@@ -42,6 +44,25 @@ log = logging.getLogger(__name__)
 
 # Reminders are due on whole minutes (ESCALATION_REPEAT_MINUTES): a look every second is plenty.
 REMINDER_CHECK_SECONDS = 1.0
+# Retention is housekeeping: hourly, last in the lease holder's tick.
+OUTBOX_PRUNE_SECONDS = 3600.0
+
+
+def _mail_jobs(settings: Settings, schedule: NotificationSchedule) -> Schedule:
+    """The mail work of the lease holder only, like the other clock-driven work: the outbox's unique
+    key would keep a second instance from sending twice, but not from doing the work twice."""
+    jobs: list[tuple[str, Job, float]] = [
+        ("escalation-reminders", schedule.reminders, REMINDER_CHECK_SECONDS),
+        ("daily-summaries", schedule.summaries, settings.daily_summary_check_seconds),
+    ]
+    if settings.outbox_retention_days:
+        keep = timedelta(days=settings.outbox_retention_days)
+
+        async def prune(now: datetime) -> None:
+            await prune_outbox(now=now, keep=keep)
+
+        jobs.append(("outbox-retention", prune, OUTBOX_PRUNE_SECONDS))
+    return jobs
 
 
 def _version() -> str:
@@ -124,15 +145,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
                 lease_ttl=settings.lease_ttl_seconds,
                 lease_renew=settings.lease_renew_seconds,
                 behind_since=ingest.behind_since if ingest is not None else None,
-                outbox_retention=timedelta(days=settings.outbox_retention_days)
-                if settings.outbox_retention_days
-                else None,
-                # On the lease holder only, like the other clock-driven work: the outbox's unique key
-                # would keep a second instance from sending twice, but not from doing the work twice.
-                more=[
-                    ("escalation-reminders", schedule.reminders, REMINDER_CHECK_SECONDS),
-                    ("daily-summaries", schedule.summaries, settings.daily_summary_check_seconds),
-                ],
+                more=_mail_jobs(settings, schedule),
             )
             timers = [leader_ticker(lead, settings.timer_interval_seconds)]
             if ingest is not None:

@@ -14,12 +14,9 @@ from realtime.leader import Leadership, Schedule
 from resolvers.detection import detect_and_refresh
 from resolvers.escalation import escalate_due_issues
 from resolvers.ingest_marks import judged_until, record_mark
-from resolvers.outbox_retention import prune_outbox
 from resolvers.window_closing import close_windows
 
 log = logging.getLogger(__name__)
-
-OUTBOX_PRUNE_SECONDS = 3600.0
 
 
 class Ticker:
@@ -68,14 +65,12 @@ def leadership(
     lease_ttl: float,
     lease_renew: float,
     behind_since: Watermark | None = None,
-    outbox_retention: timedelta | None = None,
     more: Schedule = (),
 ) -> Leadership:
     """The lease-guarded jobs: each runs on one instance at a time (see docs/signals.md).
 
     `behind_since` is this instance's ingestion watermark; other instances' come from the database.
-    `outbox_retention`: how long sent emails are kept (None: for good). `more`: jobs composed in by
-    the gateway (the notification schedule), run after these."""
+    `more`: jobs composed in by the gateway (notifications, outbox retention), run after these."""
     judged = _Judged()
     lead: Leadership
 
@@ -99,10 +94,6 @@ def leadership(
     async def escalate(now: datetime) -> None:
         await escalate_due_issues(now=now)
 
-    async def prune(now: datetime) -> None:
-        if outbox_retention is not None:
-            await prune_outbox(now=now, keep=outbox_retention)
-
     # Detection and live status every tick (latency after a threshold); window closing works per minute and
     # escalation is due within 5 s, so once a second is enough and keeps the idle database load low.
     # The watermark runs first: the jobs after it judge stations at the moment it found.
@@ -111,8 +102,6 @@ def leadership(
         ("detection-and-status", detect, 0.0),
         ("window-closing", windows, 1.0),
         ("escalation-timer", escalate, 1.0),
-        # Last in the tick and hourly: retention is housekeeping, nothing waits for it.
-        ("outbox-retention", prune, OUTBOX_PRUNE_SECONDS),
         *more,
     ]
     lead = Leadership(jobs, ttl=lease_ttl, renew=lease_renew)

@@ -111,6 +111,10 @@ class Member:
         # the feed only after the member went live (its publish comes after its commit).
         self.replayed_to: int | None = None
 
+    def wants(self, revision: int | None) -> bool:
+        """Whether a live frame of `revision` is new to the member (its replay did not send it)."""
+        return revision is None or self.replayed_to is None or revision > self.replayed_to
+
     def frame(self, payload: str) -> str:
         return '{"id":' + self.id_json + ',"type":"next","payload":' + payload + "}"
 
@@ -184,7 +188,7 @@ class Feed:
             if frame is None:
                 frame = frames[member.id_json] = member.frame(payload)
             if member.buffer is None:
-                if revision is None or member.replayed_to is None or revision > member.replayed_to:
+                if member.wants(revision):
                     member.writer.write(frame)
             elif len(member.buffer) < BUFFER_LIMIT:
                 member.buffer.append((revision, frame))
@@ -228,10 +232,10 @@ class Feed:
                 if not isinstance(result, ExecutionResult) or member not in self.members:
                     return
                 member.writer.write(member.frame(_payload(result)))
-        reached = member.replayed_to = context.last_revision
+        member.replayed_to = context.last_revision
         buffered, member.buffer = member.buffer or [], None
         for revision, frame in buffered:
-            if revision is None or reached is None or revision > reached:
+            if member.wants(revision):
                 member.writer.write(frame)
 
     @property
