@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from models.ranges import TimeRange, resolve_range
 from models.roles import Role
 from models.tenancy import Plant, StationGroup
 from models.timefmt import utc_now
@@ -35,6 +36,15 @@ DAYS = 7
 # Breaks are staggered with a gap (even stations, then odd ones), so some stations always produce.
 _BREAKS = ((11.5, 12.0), (12.5, 13.0))
 _MAINTENANCE = (14.0, 16.0)
+
+
+def demo_week(plant: Plant, now: datetime) -> TimeRange:
+    """The span the demo history covers: the plant days of `last-7-days` at `now` (today's up to now).
+
+    The same range a user opens first, so it shows the whole history: a week of `[now - 7 days, now)`
+    reached into the plant day before the range's first midnight, whose stops `last-7-days` left out."""
+    week = resolve_range("last-7-days", now=now, timezone=plant.timezone, day_start_hour=plant.day_start_hour)
+    return TimeRange(week.start, now)
 
 
 async def demo_layout(
@@ -84,9 +94,9 @@ async def demo_layout(
             )
             stations.append(code)
     added = 0
-    for entry in _schedule(
-        stations, ZoneInfo(plant.timezone), (now or utc_now()).astimezone(ZoneInfo(plant.timezone)).date()
-    ):
+    zone = ZoneInfo(plant.timezone)
+    first_day = demo_week(plant, now or utc_now()).start.astimezone(zone).date()
+    for entry in _schedule(stations, zone, first_day):
         try:
             await create_schedule(actor=actor, data=entry)
             added += 1
@@ -96,11 +106,11 @@ async def demo_layout(
     return {"stations": len(stations), "schedulesAdded": added}
 
 
-def _schedule(stations: list[str], zone: ZoneInfo, today: date) -> list[ScheduleIn]:
-    """Entries for the weekdays of the last DAYS local days up to today."""
+def _schedule(stations: list[str], zone: ZoneInfo, first_day: date) -> list[ScheduleIn]:
+    """Entries for the weekdays of the DAYS plant days from `first_day` (the demo week's)."""
     entries: list[ScheduleIn] = []
-    for back in range(DAYS - 1, -1, -1):
-        day = today - timedelta(days=back)
+    for offset in range(DAYS):
+        day = first_day + timedelta(days=offset)
         if day.weekday() >= 5:
             continue
         for index, station in enumerate(stations):

@@ -32,7 +32,7 @@ from models.timefmt import utc_now
 from models.windows import NonProductionSchedule, ProductionSchedule, StationWindow
 from resolvers.actor import Actor
 from resolvers.demo_history import Output, StationPlan, Stop, plan_station
-from resolvers.demo_layout import DAYS, GROUPS, demo_layout
+from resolvers.demo_layout import GROUPS, demo_layout, demo_week
 from resolvers.detection import SkuRules, _stop_threshold, detect_issues
 from resolvers.errors import conflict
 from resolvers.inputs import IssueEventIn
@@ -55,6 +55,7 @@ _MS = timedelta(milliseconds=1)
 CLOSE_EVERY = timedelta(hours=1)  # close_windows closes at most an hour per station and call
 Progress = Callable[[str], None]
 Hook = Callable[[], Awaitable[None]]
+Clock = Callable[[], datetime]
 
 
 @dataclass(slots=True)
@@ -64,6 +65,7 @@ class _Run:
     progress: Progress
     hook: Hook | None
     holder: str
+    clock: Clock
 
 
 async def seed_demo(
@@ -74,11 +76,13 @@ async def seed_demo(
     progress: Progress | None = None,
     hook: Hook | None = None,
     group_shifts: Mapping[str, list[dict[str, float]]] | None = None,
+    clock: Clock = utc_now,
 ) -> dict[str, int]:
     """Layout plus history (once); answers the counts of the history. `hook` runs between simulated
-    hours (tests use it to run the live timers mid-seed)."""
+    hours (tests use it to run the live timers mid-seed). `clock` is the present the history arrives at
+    and its lease is timed by (`now` defaults to it): writing takes a while, the present moves on."""
     actor.require(Role.ADMIN)
-    now = now or utc_now()
+    now = now or clock()
     say = progress or log.info
     await seed_run(actor=actor)
     plant = await _plant(actor.account_id, plant_code)
@@ -90,20 +94,20 @@ async def seed_demo(
     ids = [s.id for s in stations]
     lease_name = seeding_lease(actor.account_id)
     record = await Lease.get_or_none(name=lease_name)
-    if record is not None and record.expires_at >= utc_now():
+    if record is not None and record.expires_at >= clock():
         raise conflict("the demo history of this account is being written right now", "account")
     if record is not None or await StationState.filter(station_id__in=ids).exists():
         # Written before (or the stations have live data, which a replayed week must not overwrite).
         until = record.expires_at if record is not None else now
         return await history_counts(ids, until)
     holder = seeding_holder(actor.account_id)
-    if not await hold_lease(name=lease_name, holder=holder, now=utc_now(), ttl=LEASE_TTL):
+    if not await hold_lease(name=lease_name, holder=holder, now=clock(), ttl=LEASE_TTL):
         raise conflict("the demo history of this account is being written right now", "account")
-    run = _Run(actor, stations, say, hook, holder)
+    run = _Run(actor, stations, say, hook, holder, clock)
     try:
-        await _write_history(run, now)
+        await _write_history(run, demo_week(plant, now))
     finally:
-        await release_lease(name=lease_name, holder=holder, now=utc_now())
+        await release_lease(name=lease_name, holder=holder, now=clock())
     record = await Lease.get(name=lease_name)
     return await history_counts(ids, record.expires_at)
 
@@ -136,9 +140,10 @@ async def _plant(account_id: str, plant_code: str | None) -> Plant:
     return plant
 
 
-async def _plans(stations: list[Station], now: datetime) -> tuple[dict[int, StationPlan], int | None]:
-    """Every station's plan, and the station stopped at the end (None: none is in planned time)."""
-    span = TimeRange(now - timedelta(days=DAYS), now)
+async def _plans(stations: list[Station], span: TimeRange) -> tuple[dict[int, StationPlan], int | None]:
+    """Every station's plan over `span` (ending now), and the station stopped at the end (None: none
+    is in planned time)."""
+    now = span.end
     cals = await calendars(stations, span)
     tail = TimeRange(now - STOPPED_AT_END, now)
     stopped: int | None = None
@@ -181,14 +186,14 @@ def _cycle(sku: Sku, station: Station) -> float:
     return float(sku.cycle_time or station.cycle_time or 30.0)
 
 
-async def _write_history(run: _Run, now: datetime) -> None:
-    plans, stopped = await _plans(run.stations, now)
+async def _write_history(run: _Run, span: TimeRange) -> None:
+    plans, stopped = await _plans(run.stations, span)
     steps = {station_id: _steps(plan) for station_id, plan in plans.items()}
     total = sum(len(s) for s in steps.values())
     run.progress(f"demo history: {total} steps over {len(plans)} stations")
     ids = [s.id for s in run.stations]
     first = min((s[0][0] for s in steps.values() if s), default=None)
-    next_close = minute_of(first) + CLOSE_EVERY if first is not None else now
+    next_close = minute_of(first) + CLOSE_EVERY if first is not None else span.end
     while any(steps.values()):
         await _play_until(run, steps, next_close)
         if not any(steps.values()):
@@ -201,7 +206,7 @@ async def _write_history(run: _Run, now: datetime) -> None:
             await _analyze()
         next_close += CLOSE_EVERY
     await _arrive_now(run, {k: v for k, v in plans.items() if k != stopped})
-    real = utc_now()
+    real = run.clock()
     if stopped is not None:
         # Opened here, not by the live detector after the lease: the history's counts include it.
         await detect_issues(now=real, station_ids=[stopped])
@@ -290,7 +295,7 @@ def _output_signal(output: Output) -> SignalIn:
 
 async def _keep_lease(run: _Run) -> None:
     await hold_lease(
-        name=seeding_lease(run.actor.account_id), holder=run.holder, now=utc_now(), ttl=LEASE_TTL
+        name=seeding_lease(run.actor.account_id), holder=run.holder, now=run.clock(), ttl=LEASE_TTL
     )
     if run.hook is not None:
         await run.hook()
@@ -330,7 +335,7 @@ async def _respond(run: _Run, issue: Issue, stop: Stop) -> None:
 async def _arrive_now(run: _Run, plans: dict[int, StationPlan]) -> None:
     """Output at the real present for stations in planned time, so the live detector, taking over, sees a
     station that is running (it would otherwise open a stop from the last simulated output)."""
-    real = utc_now()
+    real = run.clock()
     cals = await calendars(run.stations, TimeRange(real - timedelta(seconds=1), real + timedelta(seconds=1)))
     arriving = [
         Signal(run.actor.account_id, s.id, real, SignalIn(production_complete_good=1))
