@@ -20,6 +20,9 @@ from gateway.settings import load_settings
 from tests.services import BACKEND, create_pg_database, drop_pg_database
 from tests.smtp_sink import SmtpSink
 
+# Fixtures defined beside the helpers they serve.
+pytest_plugins = ["tests.helpers.statements"]
+
 SYSTEM_KEY = "test-system-key-" + uuid.uuid4().hex
 
 

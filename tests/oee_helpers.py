@@ -10,12 +10,7 @@ from typing import Any
 from models.tenancy import Sku, Station
 from models.windows import StationWindow
 from tests.conftest import Tenant
-
-NO_AUTO_ESCALATION = {
-    "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
-    "ESCALATE_UNESTIMATED_AFTER_MINUTES": 0,
-    "ESCALATE_ON_ESTIMATE_EXPIRY": False,
-}
+from tests.helpers.issues import NO_AUTO_ESCALATION
 
 
 def iso(moment: datetime) -> str:

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 from models.issues import Issue
 from resolvers.changes import Change
 from tests.conftest import Tenant
-from tests.test_issues import NO_AUTO_ESCALATION, ago
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago
 
 
 def test_issue_changes_are_published_after_commit_with_increasing_revisions(

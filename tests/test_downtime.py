@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.conftest import Tenant
+from tests.helpers.graphql import data_of, gql
+from tests.helpers.statements import StatementCounter
 from tests.oee_helpers import Minute, insert_windows, iso, layout
-from tests.test_graphql import data_of, gql
-from tests.test_query_counts import StatementCounter, statements  # noqa: F401  # the fixture
 
 MONDAY = datetime(2025, 5, 5, tzinfo=UTC)
 DAY_RANGE = "2025-05-05T00:00:00Z/2025-05-06T00:00:00Z"
@@ -562,7 +562,7 @@ def test_graphql_equals_rest(tenant: Tenant) -> None:
 
 def test_statement_count_does_not_grow_with_stations_or_windows(
     tenant: Tenant,
-    statements: StatementCounter,  # noqa: F811  # the fixture imported above
+    statements: StatementCounter,
 ) -> None:
     layout(tenant, stations=("S1",), shifts=EARLY_SHIFT)
     issue(tenant, at(8), at(8, 10))

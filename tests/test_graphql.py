@@ -4,21 +4,13 @@ batched loading, cursor pagination, the document limits and GraphiQL."""
 from __future__ import annotations
 
 import base64
-import contextvars
-import functools
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, get_args
+from typing import Any
 
 import httpx
 import pytest
 from graphql import get_introspection_query
-from starlette.applications import Starlette
 from starlette.testclient import TestClient
-from starlette.types import Receive, Scope, Send
-from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.durations import format_duration
 from models.issues import Issue
@@ -26,16 +18,14 @@ from models.roles import Role
 from models.tenancy import Sku, Station
 from resolvers import issue_events, issues
 from resolvers.actor import Actor
-from resolvers.changes import Change, ChangeKind, publish
+from resolvers.changes import Change, publish
 from resolvers.inputs import IssueEventIn, IssueIn
 from resolvers.validation import parse
 from tests.conftest import Tenant, new_tenant
+from tests.helpers.graphql import data_of, gql
+from tests.helpers.issues import NO_AUTO_ESCALATION
+from tests.helpers.statements import StatementCounter
 
-NO_AUTO_ESCALATION = {
-    "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
-    "ESCALATE_UNESTIMATED_AFTER_MINUTES": 0,
-    "ESCALATE_ON_ESTIMATE_EXPIRY": False,
-}
 # Seeded by POST /api/admin/seedrun: a leaf with a parent and a grandparent.
 LEAF_CAUSE = "mechanical.conveyor.belt-jam"
 # Depend on the clock for an ongoing issue: two reads a moment apart may differ by a second.
@@ -174,23 +164,6 @@ def iso(moment: datetime) -> str:
 
 def ago(**delta: float) -> str:
     return iso(datetime.now(UTC) - timedelta(**delta))
-
-
-def gql(
-    client: TestClient,
-    document: str,
-    variables: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-) -> httpx.Response:
-    return client.post("/graphql", json={"query": document, "variables": variables or {}}, headers=headers)
-
-
-def data_of(response: httpx.Response) -> dict[str, Any]:
-    """The `data` of a successful GraphQL answer (HTTP 200, no errors)."""
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert not body.get("errors"), body["errors"]
-    return body["data"]  # type: ignore[no-any-return]
 
 
 def error_of(response: httpx.Response, *, statuses: tuple[int, ...] = (200,)) -> dict[str, Any]:
@@ -487,97 +460,9 @@ def test_another_accounts_issue_is_not_found_by_query_or_mutation(plant: Tenant,
 
 # --------------------------------------------------------------------------- statements per query
 
-# Every way a Tortoise client sends SQL (tortoise/backends/base/client.py).
-STATEMENT_METHODS = (
-    "execute_insert",
-    "execute_query",
-    "execute_query_dict",
-    "execute_query_dict_with_affected",
-    "execute_many",
-    "execute_script",
-)
 # HUNDRED_ISSUES, cold: credential, plant, issues JOIN station/plant/sku, cause tree, events, then one
 # batch per relation and level: stations, causes, SKUs, station groups, the causes' parents.
 MAX_HUNDRED_ISSUES_STATEMENTS = 10
-
-# The statements of the request being counted; None outside it (background timers, other requests).
-_recording: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("gql_recording", default=None)
-# Set while a counted method runs, so one that calls another is one statement, not two.
-_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("gql_inside", default=False)
-
-
-def _counting(method: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Awaitable[Any]]:
-    @functools.wraps(method)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        log = _recording.get()
-        if log is None or _inside.get():
-            return await method(*args, **kwargs)
-        sql = str(args[0] if args else kwargs.get("query", ""))
-        log.append(f"{name}: {' '.join(sql.split())[:200]}")
-        token = _inside.set(True)
-        try:
-            return await method(*args, **kwargs)
-        finally:
-            _inside.reset(token)
-
-    return wrapper
-
-
-@dataclass
-class Statements:
-    """Counts the SQL statements of one GraphQL request at a time, read cold."""
-
-    client: TestClient
-    armed: list[list[str] | None]
-
-    def post(self, t: Tenant, document: str) -> tuple[dict[str, Any], list[str]]:
-        portal = self.client.portal
-        assert portal is not None
-        for kind in get_args(ChangeKind):  # drop every cache of the account and the cached credential
-            portal.call(publish, Change(kind, t.account_id))
-        log: list[str] = []
-        self.armed[0] = log
-        try:
-            response = gql(self.client, document, headers=t.headers())
-        finally:
-            self.armed[0] = None
-        return data_of(response), log
-
-
-@pytest.fixture
-def statements(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[Statements]:
-    """Wraps the statement methods of the default connection object (the app runs in the client's portal
-    thread, so the object is fetched there) and marks the counted request with a context variable."""
-    portal = client.portal
-    assert portal is not None
-
-    async def default_connection() -> BaseDBAsyncClient:
-        return connections.get("default")
-
-    connection = portal.call(default_connection)
-    for name in STATEMENT_METHODS:
-        method = getattr(connection, name, None)
-        assert callable(method), f"{type(connection).__name__} has no {name}"
-        monkeypatch.setattr(connection, name, _counting(method, name))
-
-    app = client.app
-    assert isinstance(app, Starlette) and app.middleware_stack is not None
-    stack = app.middleware_stack
-    armed: list[list[str] | None] = [None]
-
-    async def recording_stack(scope: Scope, receive: Receive, send: Send) -> None:
-        log = armed[0] if scope["type"] == "http" else None
-        if log is None:
-            await stack(scope, receive, send)
-            return
-        token = _recording.set(log)
-        try:
-            await stack(scope, receive, send)
-        finally:
-            _recording.reset(token)
-
-    monkeypatch.setattr(app, "middleware_stack", recording_stack)
-    yield Statements(client, armed)
 
 
 def _board(client: TestClient, count: int) -> Tenant:
@@ -624,12 +509,12 @@ def _board(client: TestClient, count: int) -> Tenant:
 
 
 def test_a_hundred_issues_with_their_relations_run_as_many_statements_as_one(
-    client: TestClient, statements: Statements
+    client: TestClient, statements: StatementCounter
 ) -> None:
     one, hundred = _board(client, 1), _board(client, 100)
     counted: dict[int, list[str]] = {}
     for size, t in ((1, one), (100, hundred)):
-        answer, log = statements.post(t, HUNDRED_ISSUES)
+        answer, log = statements.graphql(t, HUNDRED_ISSUES)
         nodes = answer["issues"]["nodes"]
         assert len(nodes) == size
         for node in nodes:

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from tests.conftest import Tenant
-from tests.test_issues import NO_AUTO_ESCALATION, ago
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago
 
 STATIONS = "{ stations { code name } }"
 ONGOING = '{ ongoingIssues(stationCodes: ["S1"]) { id duration } }'

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from tests.gateway_process import Gateway, running_gateway, subprocess_database
+from tests.helpers.issues import NO_AUTO_ESCALATION
 from tests.node_tools import NODE_DIR, node_with_packages
-from tests.test_issues import NO_AUTO_ESCALATION
 
 CLIENT_SCRIPT = NODE_DIR / "client.mjs"
 # Present once `npm ci` has installed package-lock.json.

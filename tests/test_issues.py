@@ -10,12 +10,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Tenant
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago, event, iso, new_issue
 
-NO_AUTO_ESCALATION = {
-    "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
-    "ESCALATE_UNESTIMATED_AFTER_MINUTES": 0,
-    "ESCALATE_ON_ESTIMATE_EXPIRY": False,
-}
 ISSUE_FIELDS: dict[str, Any] = {
     "id": int,
     "type": str,
@@ -63,14 +59,6 @@ EVENT_FIELDS: dict[str, Any] = {
 }
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def ago(**delta: float) -> str:
-    return iso(datetime.now(UTC) - timedelta(**delta))
-
-
 @pytest.fixture
 def plant(tenant: Tenant) -> Tenant:
     """A tenant with escalation timers off, two stations and the default cause tree."""
@@ -83,19 +71,6 @@ def plant(tenant: Tenant) -> Tenant:
         )
     assert tenant.post("/api/admin/seedrun").json() == {"isSuccess": True}
     return tenant
-
-
-def new_issue(t: Tenant, station: str = "S1", **body: Any) -> dict[str, Any]:
-    response = t.post(
-        "/api/issue", {"type": "stop", "stationCode": station, "startAt": ago(minutes=5), **body}
-    )
-    assert response.status_code == 200, response.text
-    [issue] = response.json()["results"]
-    return issue  # type: ignore[no-any-return]
-
-
-def event(t: Tenant, issue_id: int, key: str | None = None, **body: Any) -> Any:
-    return t.post(f"/api/issue/{issue_id}/event", body, key=key)
 
 
 def one(t: Tenant, issue_id: int) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from realtime.writer import SocketWriter
 from resolvers import changes
 from schema.shared_feeds import SharedFeeds
 from tests.conftest import Tenant
-from tests.test_issues import NO_AUTO_ESCALATION, ago, new_issue
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago, new_issue
 
 ISSUE_CHANGED = """
 subscription Changed($stations: [String!], $since: Long) {

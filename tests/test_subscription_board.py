@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import Tenant
-from tests.test_issues import NO_AUTO_ESCALATION, ago
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago
 
 BOARD = "subscription($plant: String) { ongoingIssues(plantCode: $plant) { id stationCode } }"
 

@@ -43,8 +43,8 @@ from websockets.typing import Subprotocol
 from resolvers.issue_feed import PAGE
 from tests.conftest import SYSTEM_KEY, Tenant, new_tenant
 from tests.gateway_process import Gateway, running_gateway, running_gateways, subprocess_database
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago, event, new_issue
 from tests.services import BACKEND, free_port, missing
-from tests.test_issues import NO_AUTO_ESCALATION, ago, event, new_issue
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
 # SPEC section 1: a change reaches every subscribed screen in well under a second.

@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from tests.gateway_process import Gateway, running_gateway, subprocess_database
+from tests.helpers.issues import NO_AUTO_ESCALATION
 from tests.node_tools import NODE_DIR, node_with_packages
 from tests.test_graphql_node import _minutes_ago, _result
-from tests.test_issues import NO_AUTO_ESCALATION
 
 SCRIPT = NODE_DIR / "subscribe.mjs"
 # Present once `npm ci` has installed package-lock.json (graphql-ws and ws included).
