@@ -2,18 +2,24 @@
 # Runs the test suite against real Postgres, Redis and Mosquitto started just for this run.
 #
 #   bash scripts/test.sh [pytest args...]
+#   ANDON_TEST_BACKENDS=postgres bash scripts/test.sh tests/test_x.py::test_y   # one backend only
 #
-# The suite runs twice, once per database backend, each in its own pytest process: Tortoise
-# cannot switch SQL dialects inside one process (see shared/TOOLCHAIN.md), so
-#   ANDON_TEST_BACKEND=sqlite   python -m pytest ARGS
-#   ANDON_TEST_BACKEND=postgres python -m pytest ARGS
-# Both runs always happen; the exit code is non-zero if either failed. pytest's exit code 5
-# (no tests collected) counts as a failure: a suite that runs nothing must not look green.
+# The suite runs once per database backend, each in its own pytest process: Tortoise cannot switch
+# SQL dialects inside one process. Tests marked `backend_independent` run in the SQLite process only.
+# Two phases (docs/testing.md):
+#   1. the backends side by side, one process each (the machine's two cores), without the tests
+#      marked `timing`;
+#   2. the `timing` tests (latency goals), one backend after the other, with nothing beside them.
+# The exit code is non-zero if any run failed. pytest's exit code 5 (no tests collected) is a failure
+# in phase 1, where a suite that runs nothing must not look green; in phase 2 it only means that the
+# arguments selected no timing test.
+#
+# Line and branch coverage of the product is measured in every run and combined at the end.
 #
 # With CI=true a service that does not start fails the run. Locally it is a warning, its
 # ANDON_TEST_* variable stays unset and the tests that need it skip themselves; without Postgres
 # the postgres run is skipped altogether.
-set -uo pipefail # no -e: the second run must happen even when the first one fails
+set -uo pipefail # no -e: every run must happen even when one fails
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 PYTHON=${PYTHON:-.venv/bin/python}
@@ -31,9 +37,13 @@ fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/andon-test.XXXXXX") || exit 1
 
-# Whatever happens (success, failure, Ctrl-C, kill), stop the servers and delete their data.
+# Whatever happens (success, failure, Ctrl-C, kill), stop the runs and the servers and delete their
+# data.
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
+    local pid
+    for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
+    wait 2>/dev/null
     services_stop "$workdir"
     rm -rf "$workdir"
 }
@@ -59,62 +69,71 @@ services_start "$workdir" || exit 1
 source "$workdir/env.sh"
 log "services: PG=${ANDON_TEST_PG_DSN:-unset} REDIS=${ANDON_TEST_REDIS_URL:-unset} MQTT=${ANDON_TEST_MQTT_URL:-unset}"
 
-# run_suite BACKEND ARGS...: runs pytest for one backend, sets RESULT to a word for the summary
-# and returns 0 only if the run passed.
+# run_suite BACKEND PHASE ARGS...: one pytest process for one backend and phase, its output into
+# $workdir/PHASE-BACKEND.log, its exit code into .rc; coverage data and a JUnit report beside them.
 run_suite() {
-    local backend=$1 rc
-    shift
-    log "=== backend: $backend ==="
-    # The JUnit report is only read for the totals line at the end.
-    ANDON_TEST_BACKEND=$backend "$PYTHON" -m pytest --junitxml="$workdir/junit-$backend.xml" "$@"
-    rc=$?
-    case $rc in
-        0) RESULT=passed ;;
-        5) RESULT="failed (no tests collected)" ;;
-        *) RESULT="failed (pytest exit $rc)" ;;
-    esac
-    [ "$rc" -eq 0 ]
+    local backend=$1 phase=$2
+    shift 2
+    COVERAGE_FILE="$workdir/.coverage.$phase-$backend" ANDON_TEST_BACKEND=$backend \
+        "$PYTHON" -m pytest --junitxml="$workdir/junit-$phase-$backend.xml" \
+        --cov --cov-report= -p no:cacheprovider "$@" >"$workdir/$phase-$backend.log" 2>&1
+    echo $? >"$workdir/$phase-$backend.rc"
 }
 
-status=0
+# report BACKEND PHASE: prints a finished run's output; sets RESULT and returns 0 if it passed.
+report() {
+    local backend=$1 phase=$2 rc
+    rc=$(cat "$workdir/$phase-$backend.rc" 2>/dev/null || echo 1)
+    log "=== $phase run, backend $backend: pytest exit $rc ==="
+    cat "$workdir/$phase-$backend.log"
+    case $rc in
+        0) RESULT=passed ;;
+        5) if [ "$phase" = timing ]; then RESULT=passed; else RESULT="failed (no tests collected)"; fi ;;
+        *) RESULT="failed (pytest exit $rc)" ;;
+    esac
+    [ "$RESULT" = passed ]
+}
 
-run_suite sqlite "$@" || status=1
-sqlite_result=$RESULT
-
-if [ -n "${ANDON_TEST_PG_DSN:-}" ]; then
-    run_suite postgres "$@" || status=1
-    postgres_result=$RESULT
-elif in_ci; then
-    # services_start already fails in CI without Postgres; this is a second guard.
-    log "ERROR: ANDON_TEST_PG_DSN is unset (CI=true)"
-    postgres_result="failed (no Postgres)"
-    status=1
-else
-    log "WARNING: no Postgres server; skipping the postgres run"
-    postgres_result="skipped (no Postgres)"
-fi
-
-# Totals over both runs from the JUnit reports, printed as 'N passed, N failed, N skipped'.
-totals=$(python3 - "$workdir"/junit-*.xml <<'EOF' 2>/dev/null
-import sys
-import xml.etree.ElementTree as ET
-
-tests = failed = skipped = 0
-for path in sys.argv[1:]:
-    try:
-        root = ET.parse(path).getroot()
-    except (OSError, ET.ParseError):
+backends=()
+for backend in ${ANDON_TEST_BACKENDS:-sqlite postgres}; do
+    if [ "$backend" = postgres ] && [ -z "${ANDON_TEST_PG_DSN:-}" ]; then
+        if in_ci; then
+            # services_start already fails in CI without Postgres; this is a second guard.
+            log "ERROR: ANDON_TEST_PG_DSN is unset (CI=true)"
+            exit 1
+        fi
+        log "WARNING: no Postgres server; skipping the postgres run"
         continue
-    for suite in root.iter("testsuite"):
-        tests += int(suite.get("tests", 0))
-        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-        skipped += int(suite.get("skipped", 0))
-if tests or failed:
-    print(f"{tests - failed - skipped} passed, {failed} failed, {skipped} skipped")
-EOF
-)
+    fi
+    backends+=("$backend")
+done
+
+status=0
+declare -A verdict
+started=$SECONDS
+log "phase 1: ${backends[*]} side by side, without the timing tests"
+for backend in "${backends[@]}"; do
+    run_suite "$backend" main -m "not timing" "$@" &
+done
+wait
+for backend in "${backends[@]}"; do
+    report "$backend" main || status=1
+    verdict[$backend]=$RESULT
+done
+log "phase 1 took $((SECONDS - started)) s"
+
+started=$SECONDS
+for backend in "${backends[@]}"; do
+    log "phase 2: the timing tests on $backend, alone"
+    run_suite "$backend" timing -m timing "$@"
+    report "$backend" timing || status=1
+    verdict[$backend]="${verdict[$backend]}; timing tests $RESULT"
+done
+log "phase 2 took $((SECONDS - started)) s"
 
 echo
-echo "sqlite: $sqlite_result, postgres: $postgres_result"
-[ -n "$totals" ] && echo "total: $totals"
+"$PYTHON" scripts/test_summary.py "$workdir"
+for backend in "${backends[@]}"; do
+    echo "$backend: ${verdict[$backend]}"
+done
 exit "$status"

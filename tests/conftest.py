@@ -26,6 +26,17 @@ pytest_plugins = ["tests.helpers.statements"]
 SYSTEM_KEY = "test-system-key-" + uuid.uuid4().hex
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `backend_independent` say nothing about the database (pure rules, templates, CLI
+    parsing, GraphQL and OpenAPI shape): they run in the SQLite run only, not again on Postgres."""
+    if BACKEND == "sqlite":
+        return
+    kept = [item for item in items if not item.get_closest_marker("backend_independent")]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty database of the run's backend (ANDON_TEST_BACKEND), migrated once for the session."""

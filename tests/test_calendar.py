@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from models.calendar import contains, intersect, merge, shift_occurrences, shift_ranges, subtract, total_ms
 from models.ranges import Shift, TimeRange
+
+pytestmark = pytest.mark.backend_independent  # pure: no database
 
 
 def utc(*parts: int) -> datetime:

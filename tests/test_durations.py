@@ -8,6 +8,8 @@ import pytest
 
 from models.durations import format_duration
 
+pytestmark = pytest.mark.backend_independent  # pure: no database
+
 
 @pytest.mark.parametrize(
     ("ms", "text"),

@@ -5,10 +5,14 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from models.calendar import intersect, merge, subtract
 from models.oee import buckets, oee_percent, percent
 from models.ranges import Shift, TimeRange
 from resolvers.downtime_figures import Span, _within, _without
+
+pytestmark = pytest.mark.backend_independent  # pure: no database
 
 T0 = datetime(2025, 3, 29, tzinfo=UTC)
 

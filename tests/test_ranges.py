@@ -8,6 +8,8 @@ import pytest
 
 from models.ranges import RangeError, Shift, TimeRange, range_view, resolve_range
 
+pytestmark = pytest.mark.backend_independent  # pure: no database
+
 LONDON = "Europe/London"
 # Mon-Fri: morning 06-14, afternoon 14-22, night 22-06 (the Friday night ends Saturday 06:00).
 THREE_SHIFTS = tuple(Shift(day, hour, 8) for day in range(5) for hour in (6, 14, 22))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from resolvers.changes import Change
 from resolvers.read_cache import ReadCache
+
+pytestmark = pytest.mark.backend_independent  # pure: no database
 
 DEPENDS = frozenset({"station"})
 

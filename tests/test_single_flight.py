@@ -8,6 +8,8 @@ import pytest
 
 from resolvers.single_flight import SingleFlight
 
+pytestmark = pytest.mark.backend_independent  # pure: no database
+
 
 async def test_concurrent_callers_share_one_load() -> None:
     flight, calls = SingleFlight(), []

@@ -15,6 +15,8 @@ from resolvers.errors import DomainError
 from rest_compat.csv_out import render, safe_cell
 from rest_compat.params import multi
 
+pytestmark = pytest.mark.backend_independent  # pure: no database
+
 
 @pytest.mark.parametrize(
     ("variable", "value"),
