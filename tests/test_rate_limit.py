@@ -17,6 +17,8 @@ import pytest
 
 from tests.gateway_process import Gateway, running_gateway, subprocess_database
 
+pytestmark = pytest.mark.backend_independent  # the limiter counts in memory: nothing of it is in the database
+
 FAIL_LIMIT = 50  # the defaults: ANDON_AUTH_FAIL_LIMIT failures within ANDON_AUTH_FAIL_WINDOW_SECONDS
 FAIL_WINDOW_SECONDS = 60
 SYSTEM_KEY = "rate-limit-system-key-" + uuid.uuid4().hex
