@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.issues import Issue, IssueEvent
-from models.timefmt import utc_now
+from models.timefmt import Clock, utc_now
 from resolvers.account_config import config_values_for
 from resolvers.changes import Change, publish
 from resolvers.leases import seeding_accounts
@@ -46,16 +46,17 @@ def due_conditions(
     return keys
 
 
-async def escalate_due_issues(*, now: datetime) -> int:
-    """Raise every due escalation across all accounts; returns how many were raised.
+async def escalate_due_issues(*, now: datetime, clock: Clock = utc_now) -> int:
+    """Raise every due escalation across all accounts at `now`; returns how many were raised.
 
     Safe to run from several places at once: the (issue, escalation_key) unique constraint lets one win.
     Runs every second, so it reads plain values and loads events only for issues that may be due.
+    `clock` is the present the seeding leases are timed by (the seeding's, read as the query runs).
     """
     ongoing = await Issue.filter(end_at__isnull=True, excluded_at__isnull=True).values(
         "id", "account_id", "start_at"
     )
-    if ongoing and (seeding := set(await seeding_accounts(now=utc_now()))):
+    if ongoing and (seeding := set(await seeding_accounts(now=clock()))):
         # A demo history being written has stops that are ongoing for an instant but started days ago.
         ongoing = [row for row in ongoing if row["account_id"] not in seeding]
     if not ongoing:
