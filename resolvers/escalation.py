@@ -73,7 +73,7 @@ async def escalate_due_issues(*, now: datetime, clock: Clock = utc_now) -> int:
         done = {e.escalation_key for e in events[issue_id] if e.escalation_key}
         config = configs[row["account_id"]]
         for key in due_conditions(start_at=row["start_at"], events=events[issue_id], config=config, now=now):
-            if key not in done and await _raise(issue_id, row["account_id"], key):
+            if key not in done and await _raise(issue_id, row["account_id"], key, now=now):
                 raised += 1
     return raised
 
@@ -100,7 +100,7 @@ async def _candidates(
     return found
 
 
-async def _raise(issue_id: int, account_id: str, key: str) -> bool:
+async def _raise(issue_id: int, account_id: str, key: str, *, now: datetime) -> bool:
     try:
         async with in_transaction():
             revision = await next_revision(account_id)
@@ -110,10 +110,12 @@ async def _raise(issue_id: int, account_id: str, key: str) -> bool:
                 type="escalate",
                 escalation_key=key,
                 revision=revision,
+                # The moment the deadline was judged passed: reminders are timed from it, at their own `now`.
+                created_at=now,
             )
             await Issue.filter(id=issue_id).update(revision=revision)
             await record_change(account_id=account_id, revision=revision, issue_id=issue_id, kind="escalate")
-            await enqueue_escalation(event=event)
+            await enqueue_escalation(event=event, now=now)
     except IntegrityError:
         return False  # another instance raised it first
     log.info("escalated issue %s (%s)", issue_id, key)
