@@ -245,6 +245,7 @@ async def _open(due: list[tuple[int, str]], cals: dict[int, Calendar], now: date
                 type=kind,
                 start_at=start,
                 sku_id=state.sku_id,
+                now=now,
             )
             changes.append(change)
             opened.append((issue, station.code))
