@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,25 +20,35 @@ from resolvers.outbox import enqueue_escalation
 from resolvers.revisions import next_revision, record_change
 
 log = logging.getLogger(__name__)
-_TIME_KEYS = ("ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES", "ESCALATE_UNESTIMATED_AFTER_MINUTES")
+# The time conditions: escalation key → (its config key in minutes, the event type that settles it).
+_TIME_CONDITIONS = {
+    "unacknowledged": ("ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES", "acknowledge"),
+    "unestimated": ("ESCALATE_UNESTIMATED_AFTER_MINUTES", "estimate"),
+}
+
+
+def time_deadlines(*, start_at: datetime, config: Mapping[str, object]) -> dict[str, datetime]:
+    """When each time condition of an issue started at `start_at` falls due, by escalation key; a
+    condition set to 0 minutes is off and has none. The one deadline rule of the timer's pre-filter and
+    of due_conditions."""
+    deadlines = {}
+    for key, (minutes_key, _settled_by) in _TIME_CONDITIONS.items():
+        minutes = float(config[minutes_key])  # type: ignore[arg-type]
+        if minutes > 0:
+            deadlines[key] = start_at + timedelta(minutes=minutes)
+    return deadlines
 
 
 def due_conditions(
     *, start_at: datetime, events: list[IssueEvent], config: dict[str, object], now: datetime
 ) -> list[str]:
     """Escalation keys whose deadline has passed (0 minutes turns a condition off)."""
-    keys = []
-    unacknowledged = float(config["ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES"])  # type: ignore[arg-type]
-    unestimated = float(config["ESCALATE_UNESTIMATED_AFTER_MINUTES"])  # type: ignore[arg-type]
     types = {e.type for e in events}
-    if (
-        unacknowledged > 0
-        and "acknowledge" not in types
-        and now >= start_at + timedelta(minutes=unacknowledged)
-    ):
-        keys.append("unacknowledged")
-    if unestimated > 0 and "estimate" not in types and now >= start_at + timedelta(minutes=unestimated):
-        keys.append("unestimated")
+    keys = [
+        key
+        for key, deadline in time_deadlines(start_at=start_at, config=config).items()
+        if _TIME_CONDITIONS[key][1] not in types and now >= deadline
+    ]
     estimates = [e for e in events if e.type == "estimate"]
     if config["ESCALATE_ON_ESTIMATE_EXPIRY"] and estimates:
         latest = estimates[-1]
@@ -86,8 +97,8 @@ async def _candidates(
     expiry_watch: dict[int, dict[str, Any]] = {}
     for row in ongoing:
         config = configs[row["account_id"]]
-        minutes = [float(config[k]) for k in _TIME_KEYS if float(config[k]) > 0]
-        if minutes and now >= row["start_at"] + timedelta(minutes=min(minutes)):
+        deadlines = time_deadlines(start_at=row["start_at"], config=config)
+        if deadlines and now >= min(deadlines.values()):
             found[row["id"]] = row
         elif config["ESCALATE_ON_ESTIMATE_EXPIRY"]:
             expiry_watch[row["id"]] = row
