@@ -310,7 +310,8 @@ def send_daily_summary(
     except ValueError:
         _fail(f"--date must be a date like 2025-05-01, got {date!r}")
     settings = _settings()
-    suffix = f":manual:{utc_now().isoformat(timespec='seconds')}" if resend else ""
+    now = utc_now()  # read once: the resend's key and the rows' due time are the same moment
+    suffix = f":manual:{now.isoformat(timespec='seconds')}" if resend else ""
 
     async def run() -> tuple[int, int, int]:
         async with database_session(settings):
@@ -322,7 +323,9 @@ def send_daily_summary(
                 _fail(f"no plant {plant!r} in account {account!r}" if plant else f"no account {account!r}")
             refs = [day_ref(p.id, day, suffix) for p in chosen]
             for p in chosen:
-                await enqueue_plant_summary(account_id=account, plant_id=p.id, day=day, suffix=suffix)
+                await enqueue_plant_summary(
+                    account_id=account, plant_id=p.id, day=day, now=now, suffix=suffix
+                )
             sender = OutboxSender(lambda: build_mailer(settings.smtp_url, settings.outbox_dir))
             while await sender.deliver_due(refs=refs):
                 pass

@@ -118,6 +118,17 @@ RangeView = TypedDict(
 )
 
 
+def _day_start(zone: ZoneInfo, day_start_hour: int, day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, day_start_hour, tzinfo=zone).astimezone(UTC)
+
+
+def _plant_days(zone: ZoneInfo, day_start_hour: int, first: date, count: int) -> TimeRange:
+    return TimeRange(
+        _day_start(zone, day_start_hour, first),
+        _day_start(zone, day_start_hour, first + timedelta(days=count)),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Context:
     """What a named code is resolved against: the plant's clock and shifts at `now` (UTC)."""
@@ -129,11 +140,11 @@ class _Context:
 
     def day_start(self, day: date) -> datetime:
         """The UTC instant plant day `day` starts."""
-        return datetime(day.year, day.month, day.day, self.day_start_hour, tzinfo=self.zone).astimezone(UTC)
+        return _day_start(self.zone, self.day_start_hour, day)
 
     def plant_days(self, first: date, count: int) -> TimeRange:
         """`count` whole plant days from `first`."""
-        return TimeRange(self.day_start(first), self.day_start(first + timedelta(days=count)))
+        return _plant_days(self.zone, self.day_start_hour, first, count)
 
     @property
     def today(self) -> date:
@@ -165,7 +176,8 @@ def resolve_range(
 
 def plant_day(day: date, *, timezone: str, day_start_hour: int) -> TimeRange:
     """Plant day `day` (the calendar date it begins on) as a UTC range."""
-    return _Context(_zone(timezone), day_start_hour, datetime.now(UTC), ()).plant_days(day, 1)
+    # A named day's bounds depend on no moment: no context at `now` (and no read of the clock) needed.
+    return _plant_days(_zone(timezone), day_start_hour, day, 1)
 
 
 def summary_day(*, now: datetime, timezone: str, day_start_hour: int, summary_hour: int) -> date:

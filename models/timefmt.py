@@ -3,8 +3,13 @@ timestamps as raw SQL hands them back."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+# A source of the present: clock-driven code takes one where it must read the present itself (tests and
+# replays pass their own); utc_now is the real one.
+Clock = Callable[[], datetime]
 
 
 def iso_ms(value: datetime | None) -> str | None:

@@ -28,7 +28,7 @@ from models.ranges import TimeRange
 from models.roles import Role
 from models.signals import Lease, StationState
 from models.tenancy import Plant, Sku, Station
-from models.timefmt import utc_now
+from models.timefmt import Clock, utc_now
 from models.windows import NonProductionSchedule, ProductionSchedule, StationWindow
 from resolvers.actor import Actor
 from resolvers.demo_history import Output, StationPlan, Stop, plan_station
@@ -55,7 +55,6 @@ _MS = timedelta(milliseconds=1)
 CLOSE_EVERY = timedelta(hours=1)  # close_windows closes at most an hour per station and call
 Progress = Callable[[str], None]
 Hook = Callable[[], Awaitable[None]]
-Clock = Callable[[], datetime]
 
 
 @dataclass(slots=True)

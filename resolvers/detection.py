@@ -20,7 +20,7 @@ from models.issues import Issue
 from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Sku, Station
-from models.timefmt import utc_now
+from models.timefmt import Clock, utc_now
 from resolvers.changes import Change, publish
 from resolvers.leases import seeding_accounts
 from resolvers.planned import Calendar, calendars
@@ -153,29 +153,38 @@ async def _snapshot(now: datetime, **filters: object) -> _Snapshot:
     return _Snapshot(stations, states, ongoing, cals)
 
 
-async def detect_issues(*, now: datetime, station_ids: Sequence[int] | None = None) -> int:
+async def detect_issues(
+    *, now: datetime, station_ids: Sequence[int] | None = None, clock: Clock = utc_now
+) -> int:
     """Open every due stop and slow issue of detected stations; returns how many were opened.
 
-    Live (no `station_ids`): every station except those of accounts whose history is being seeded.
-    With `station_ids`: those stations only, at a simulated `now` (the demo history's own detector).
+    Live (no `station_ids`): every station except those of accounts whose history is being seeded
+    (their seeding leases are timed by `clock`, see _detect). With `station_ids`: those stations only,
+    at a simulated `now` (the demo history's own detector).
     """
     only = {"id__in": list(station_ids)} if station_ids is not None else {}
     snapshot = await _snapshot(now, downtime_detection_mode__in=DETECTED_MODES, **only)
-    return await _detect(snapshot, now, seeding=station_ids is None)
+    return await _detect(snapshot, now, seeding=clock if station_ids is None else None)
 
 
-async def detect_and_refresh(*, now: datetime, offline_after: timedelta) -> tuple[int, int]:
+async def detect_and_refresh(
+    *, now: datetime, offline_after: timedelta, clock: Clock = utc_now
+) -> tuple[int, int]:
     """The lease holder's tick: detection, then live status, on one read of every station."""
     snapshot = await _snapshot(now)
-    opened = await _detect(snapshot, now, seeding=True)
+    opened = await _detect(snapshot, now, seeding=clock)
     if opened:
         snapshot.ongoing = await _ongoing()  # the stops just opened read `stopped` at once
     return opened, await _refresh(snapshot, now, offline_after)
 
 
-async def _detect(snapshot: _Snapshot, now: datetime, *, seeding: bool) -> int:
-    """Open what is due; `seeding` leaves out accounts whose demo history is being written."""
-    skipped = set(await seeding_accounts(now=utc_now())) if seeding else set()
+async def _detect(snapshot: _Snapshot, now: datetime, *, seeding: Clock | None) -> int:
+    """Open what is due; with `seeding`, the clock their leases are timed by, leaves out accounts whose
+    demo history is being written.
+
+    The leases are read at that clock's present, not at `now`: `now` is the moment stations are judged
+    at, behind the present while ingestion lags (or simulated), and a lease is live in real time."""
+    skipped = set(await seeding_accounts(now=seeding())) if seeding is not None else set()
     stations = snapshot.stations
     states = [
         s
@@ -236,6 +245,7 @@ async def _open(due: list[tuple[int, str]], cals: dict[int, Calendar], now: date
                 type=kind,
                 start_at=start,
                 sku_id=state.sku_id,
+                now=now,
             )
             changes.append(change)
             opened.append((issue, station.code))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.issues import Issue, IssueEvent
-from models.timefmt import utc_now
+from models.timefmt import Clock, utc_now
 from resolvers.account_config import config_values_for
 from resolvers.changes import Change, publish
 from resolvers.leases import seeding_accounts
@@ -19,25 +20,35 @@ from resolvers.outbox import enqueue_escalation
 from resolvers.revisions import next_revision, record_change
 
 log = logging.getLogger(__name__)
-_TIME_KEYS = ("ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES", "ESCALATE_UNESTIMATED_AFTER_MINUTES")
+# The time conditions: escalation key → (its config key in minutes, the event type that settles it).
+_TIME_CONDITIONS = {
+    "unacknowledged": ("ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES", "acknowledge"),
+    "unestimated": ("ESCALATE_UNESTIMATED_AFTER_MINUTES", "estimate"),
+}
+
+
+def time_deadlines(*, start_at: datetime, config: Mapping[str, object]) -> dict[str, datetime]:
+    """When each time condition of an issue started at `start_at` falls due, by escalation key; a
+    condition set to 0 minutes is off and has none. The one deadline rule of the timer's pre-filter and
+    of due_conditions."""
+    deadlines = {}
+    for key, (minutes_key, _settled_by) in _TIME_CONDITIONS.items():
+        minutes = float(config[minutes_key])  # type: ignore[arg-type]
+        if minutes > 0:
+            deadlines[key] = start_at + timedelta(minutes=minutes)
+    return deadlines
 
 
 def due_conditions(
     *, start_at: datetime, events: list[IssueEvent], config: dict[str, object], now: datetime
 ) -> list[str]:
     """Escalation keys whose deadline has passed (0 minutes turns a condition off)."""
-    keys = []
-    unacknowledged = float(config["ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES"])  # type: ignore[arg-type]
-    unestimated = float(config["ESCALATE_UNESTIMATED_AFTER_MINUTES"])  # type: ignore[arg-type]
     types = {e.type for e in events}
-    if (
-        unacknowledged > 0
-        and "acknowledge" not in types
-        and now >= start_at + timedelta(minutes=unacknowledged)
-    ):
-        keys.append("unacknowledged")
-    if unestimated > 0 and "estimate" not in types and now >= start_at + timedelta(minutes=unestimated):
-        keys.append("unestimated")
+    keys = [
+        key
+        for key, deadline in time_deadlines(start_at=start_at, config=config).items()
+        if _TIME_CONDITIONS[key][1] not in types and now >= deadline
+    ]
     estimates = [e for e in events if e.type == "estimate"]
     if config["ESCALATE_ON_ESTIMATE_EXPIRY"] and estimates:
         latest = estimates[-1]
@@ -46,16 +57,17 @@ def due_conditions(
     return keys
 
 
-async def escalate_due_issues(*, now: datetime) -> int:
-    """Raise every due escalation across all accounts; returns how many were raised.
+async def escalate_due_issues(*, now: datetime, clock: Clock = utc_now) -> int:
+    """Raise every due escalation across all accounts at `now`; returns how many were raised.
 
     Safe to run from several places at once: the (issue, escalation_key) unique constraint lets one win.
     Runs every second, so it reads plain values and loads events only for issues that may be due.
+    `clock` is the present the seeding leases are timed by (the seeding's, read as the query runs).
     """
     ongoing = await Issue.filter(end_at__isnull=True, excluded_at__isnull=True).values(
         "id", "account_id", "start_at"
     )
-    if ongoing and (seeding := set(await seeding_accounts(now=utc_now()))):
+    if ongoing and (seeding := set(await seeding_accounts(now=clock()))):
         # A demo history being written has stops that are ongoing for an instant but started days ago.
         ongoing = [row for row in ongoing if row["account_id"] not in seeding]
     if not ongoing:
@@ -72,7 +84,7 @@ async def escalate_due_issues(*, now: datetime) -> int:
         done = {e.escalation_key for e in events[issue_id] if e.escalation_key}
         config = configs[row["account_id"]]
         for key in due_conditions(start_at=row["start_at"], events=events[issue_id], config=config, now=now):
-            if key not in done and await _raise(issue_id, row["account_id"], key):
+            if key not in done and await _raise(issue_id, row["account_id"], key, now=now):
                 raised += 1
     return raised
 
@@ -85,8 +97,8 @@ async def _candidates(
     expiry_watch: dict[int, dict[str, Any]] = {}
     for row in ongoing:
         config = configs[row["account_id"]]
-        minutes = [float(config[k]) for k in _TIME_KEYS if float(config[k]) > 0]
-        if minutes and now >= row["start_at"] + timedelta(minutes=min(minutes)):
+        deadlines = time_deadlines(start_at=row["start_at"], config=config)
+        if deadlines and now >= min(deadlines.values()):
             found[row["id"]] = row
         elif config["ESCALATE_ON_ESTIMATE_EXPIRY"]:
             expiry_watch[row["id"]] = row
@@ -99,7 +111,7 @@ async def _candidates(
     return found
 
 
-async def _raise(issue_id: int, account_id: str, key: str) -> bool:
+async def _raise(issue_id: int, account_id: str, key: str, *, now: datetime) -> bool:
     try:
         async with in_transaction():
             revision = await next_revision(account_id)
@@ -109,10 +121,12 @@ async def _raise(issue_id: int, account_id: str, key: str) -> bool:
                 type="escalate",
                 escalation_key=key,
                 revision=revision,
+                # The moment the deadline was judged passed: reminders are timed from it, at their own `now`.
+                created_at=now,
             )
             await Issue.filter(id=issue_id).update(revision=revision)
             await record_change(account_id=account_id, revision=revision, issue_id=issue_id, kind="escalate")
-            await enqueue_escalation(event=event)
+            await enqueue_escalation(event=event, now=now)
     except IntegrityError:
         return False  # another instance raised it first
     log.info("escalated issue %s (%s)", issue_id, key)

@@ -14,8 +14,9 @@ from resolvers.revisions import next_revision, record_change
 
 
 async def open_issue(
-    *, account_id: str, station_id: int, type: str, start_at: datetime, sku_id: int | None
+    *, account_id: str, station_id: int, type: str, start_at: datetime, sku_id: int | None, now: datetime
 ) -> tuple[Issue, Change]:
+    """Open an issue found at `now` (the detector's moment: its start email is due from then on)."""
     revision = await next_revision(account_id)
     issue = await Issue.create(
         account_id=account_id,
@@ -26,7 +27,7 @@ async def open_issue(
         revision=revision,
     )
     await record_change(account_id=account_id, revision=revision, issue_id=issue.id, kind="created")
-    await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_STARTED)
+    await enqueue_issue_mail(issue=issue, kind=KIND_ISSUE_STARTED, now=now)
     return issue, Change("issue", account_id, issue.id, revision)
 
 

@@ -20,7 +20,7 @@ from models.issues import Issue
 from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Station
-from models.timefmt import utc_now
+from models.timefmt import Clock, utc_now
 from models.windows import StationWindow
 from resolvers.bulk_sql import insert_values, update_by_pk, update_values
 from resolvers.leases import seeding_accounts
@@ -36,11 +36,15 @@ MAX_MINUTES_PER_TICK = 60
 BATCH_STATIONS = 50
 
 
-async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequence[int] | None = None) -> int:
+async def close_windows(
+    *, now: datetime, grace: timedelta, station_ids: Sequence[int] | None = None, clock: Clock = utc_now
+) -> int:
     """Close every minute that ended more than `grace` ago; returns how many windows were closed.
 
     Live (no `station_ids`): every station except those of accounts whose history is being seeded (a
     live close would skip their closed minutes forward to the present). With `station_ids`: those only.
+    `clock` is the present the seeding leases are timed by (`now` is the judged moment, which lags
+    behind it while ingestion does).
     """
     end = minute_of(now - grace)
     query = StationState.filter(closed_until__lt=end)
@@ -48,7 +52,7 @@ async def close_windows(*, now: datetime, grace: timedelta, station_ids: Sequenc
         query = query.filter(station_id__in=list(station_ids))
     # Read here, right before the query, not once per leader tick: a seeding run that took its lease
     # since the tick began would have its history's minutes closed live (and skipped forward).
-    elif seeding := await seeding_accounts(now=utc_now()):
+    elif seeding := await seeding_accounts(now=clock()):
         query = query.exclude(account_id__in=seeding)
     ids = await query.values_list("id", flat=True)
     closed = 0

@@ -335,8 +335,10 @@ def test_concurrent_raises_of_one_condition_store_one_event(client: TestClient, 
 
     async def race() -> list[object]:
         issue = await Issue.get(id=issue_id)
+        now = datetime.now(UTC)  # one tick's moment, as the instances racing on it would each judge it
         outcomes = await asyncio.gather(
-            *(_raise(issue.id, issue.account_id, "unacknowledged") for _ in range(6)), return_exceptions=True
+            *(_raise(issue.id, issue.account_id, "unacknowledged", now=now) for _ in range(6)),
+            return_exceptions=True,
         )
         return list(outcomes)
 
