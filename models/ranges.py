@@ -181,14 +181,18 @@ def plant_day(day: date, *, timezone: str, day_start_hour: int) -> TimeRange:
 
 
 def summary_day(*, now: datetime, timezone: str, day_start_hour: int, summary_hour: int) -> date:
-    """The plant day whose daily summary is due at `now`: the one before the plant day containing the
-    latest `summary_hour` (plant-local) at or before `now`. It changes when that hour comes round."""
+    """The plant day whose daily summary is due at `now`: the one before the plant day that the latest
+    `summary_hour` (plant-local) at or before `now` belongs to. It changes when that hour comes round.
+
+    The hour's plant day is read on the wall clock (the hour's date, or the date before when the hour is
+    earlier than the day start hour), not from its instant: in a spring-forward gap the instant of 01:00
+    can be the day start itself (02:00 BST), which would make one plant day due twice and skip another."""
     zone = _zone(timezone)
-    local_date = now.astimezone(zone).date()
-    due = datetime.combine(local_date, time(summary_hour), tzinfo=zone)
-    if now < due:
-        due = datetime.combine(local_date - timedelta(days=1), time(summary_hour), tzinfo=zone)
-    return _Context(zone, day_start_hour, due.astimezone(UTC), ()).today - timedelta(days=1)
+    summary_date = now.astimezone(zone).date()
+    if now < datetime.combine(summary_date, time(summary_hour), tzinfo=zone):
+        summary_date -= timedelta(days=1)
+    belongs_to = summary_date if summary_hour >= day_start_hour else summary_date - timedelta(days=1)
+    return belongs_to - timedelta(days=1)
 
 
 def range_view(r: TimeRange) -> RangeView:

@@ -194,8 +194,10 @@ def summary_moment(week: Week, now: datetime, summary_hour: int) -> datetime:
 
 
 def expected_summary_day(week: Week, now: datetime, hour: int, summary_hour: int) -> date:
-    """docs/notifications.md: the plant day before the one that contains the latest summary hour."""
-    return plant_date(week, summary_moment(week, now, summary_hour), hour) - DAY
+    """docs/notifications.md: the plant day before the one the latest summary hour belongs to on the wall
+    clock (its date's, or the date before's when the hour is earlier than the day start)."""
+    wall = week.local(summary_moment(week, now, summary_hour)).date()
+    return (wall if summary_hour >= hour else wall - DAY) - DAY
 
 
 def _resolve(code: str, week: Week, now: datetime, hour: int, shifts: tuple[Shift, ...] = ()) -> TimeRange:
@@ -289,28 +291,15 @@ def test_plant_days_are_24_hours_but_the_one_across_the_change(week: Week, hour:
 # --- the daily summary ---------------------------------------------------------------------------------
 
 
-# A summary hour before the day start hour that a spring-forward gap moves onto the day start itself (a
-# time in the gap reads as the hour after it): that day the summary hour falls in the new plant day, not
-# the one before, so by the rule of docs/notifications.md the due summary jumps two plant days. One plant
-# day's summary is never due, the next one's is due for two days. Known, not changed here: the values
-# follow the documented rule (test_the_due_summary_at_every_instant), the property fails where marked.
-SUMMARY_SKIPS = {
-    ("london-spring", 2, 1): "01:00 on 30 March is 02:00 BST, the day start: plant day 28 March is skipped",
-}
-
-
-def _summary_case(week: Week, hour: int, summary_hour: int) -> object:
-    known = SUMMARY_SKIPS.get((week.name, hour, summary_hour))
-    return pytest.param(
-        week,
-        hour,
-        summary_hour,
-        id=f"{week.name}-day-start-{hour}-summary-{summary_hour}",
-        marks=[pytest.mark.xfail(strict=True, reason=known)] if known else [],
-    )
-
-
-SUMMARY_CASES = [_summary_case(w, h, s) for w in WEEKS for h in DAY_START_HOURS for s in SUMMARY_HOURS]
+# London, day start 02:00, summary hour 01:00 is the case that once skipped a plant day: on 30 March 01:00
+# is in the spring-forward gap and its instant is 02:00 BST, the day start; read from that instant, the
+# hour fell in the new plant day and plant day 28 March was never due (models.ranges.summary_day).
+SUMMARY_CASES = [
+    pytest.param(w, h, s, id=f"{w.name}-day-start-{h}-summary-{s}")
+    for w in WEEKS
+    for h in DAY_START_HOURS
+    for s in SUMMARY_HOURS
+]
 summary_cases = pytest.mark.parametrize(("week", "hour", "summary_hour"), SUMMARY_CASES)
 
 
