@@ -17,8 +17,8 @@ from notifications.summary import clipped_ms, summarise
 from resolvers.escalation_repeat import due_reminder
 from resolvers.issues import CSV_COLUMNS
 from tests.conftest import Tenant
+from tests.helpers.mail import NASTY, SETTLE_SECONDS, WITHIN_SECONDS, user
 from tests.smtp_sink import SmtpSink, html_part, text_part
-from tests.test_notifications import NASTY, SETTLE_SECONDS, WITHIN_SECONDS, user
 
 ZONE = "America/Chicago"
 DAY_START = 6

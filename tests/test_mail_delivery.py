@@ -29,9 +29,9 @@ from tests.gateway_process import (
     running_gateways,
     subprocess_database,
 )
+from tests.helpers.mail import SETTLE_SECONDS, WITHIN_SECONDS, layout, now_iso, start_issue, user
 from tests.services import BACKEND
 from tests.smtp_sink import SmtpSink
-from tests.test_notifications import SETTLE_SECONDS, WITHIN_SECONDS, layout, now_iso, start_issue, user
 
 # The issue's bound: the SMTP server is away for 30 s while issues happen.
 OUTAGE_SECONDS = 30.0

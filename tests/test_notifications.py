@@ -9,76 +9,23 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
 
 from starlette.testclient import TestClient
 
 from models.outbox import OutboxMessage
 from resolvers.issue_end import end_issue
 from tests.conftest import Tenant
+from tests.helpers.mail import (
+    NASTY,
+    SETTLE_SECONDS,
+    WITHIN_SECONDS,
+    issue_view,
+    layout,
+    start_issue,
+    subjects,
+    user,
+)
 from tests.smtp_sink import SmtpSink, html_part, text_part
-
-# SPEC: an email reaches a reachable SMTP server within 10 s of its trigger.
-WITHIN_SECONDS = 10.0
-# After the expected emails arrived: long enough for any duplicate to have come too (many poll periods).
-SETTLE_SECONDS = 2.0
-NASTY = "<script>alert('x')</script> Press & Co"
-PREFS = "/api/notification-preference"
-
-
-def now_iso() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def user(
-    t: Tenant, name: str, preferences: dict[str, list[str]] | None = None, role: str = "member"
-) -> tuple[str, str]:
-    """A user of the account (email, API key), with their preferences per station group code."""
-    email = f"{name}@{t.domain}"
-    created = t.ok(t.post("/api/user", {"email": email, "role": role}))
-    key = str(t.ok(t.post("/api/apikey", {"userId": created["id"], "name": name}))["apiKey"])
-    if preferences:
-        body = [{"stationGroupCode": g, "preference": p} for g, p in preferences.items()]
-        t.ok(t.post(PREFS, body, key=key))
-    return email, key
-
-
-def layout(t: Tenant) -> None:
-    """Groups g1 and g2 with one station each; s1's name needs escaping."""
-    for group in ("g1", "g2"):
-        t.ok(t.post("/api/station-group", {"code": group, "name": group.upper(), "plantCode": t.plant_code}))
-    t.ok(t.post("/api/station", {"code": "s1", "name": NASTY, "plantCode": t.plant_code, "groupCode": "g1"}))
-    t.ok(
-        t.post("/api/station", {"code": "s2", "name": "Second", "plantCode": t.plant_code, "groupCode": "g2"})
-    )
-    t.ok(
-        t.post(
-            "/api/admin/config",
-            {
-                "config": {
-                    "EMAIL_FROM": f"andon@{t.domain}",
-                    "DASHBOARD_URL": "https://andon.example.com/board",
-                    "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
-                    "ESCALATE_UNESTIMATED_AFTER_MINUTES": 0,
-                    "ESCALATE_ON_ESTIMATE_EXPIRY": False,
-                }
-            },
-        )
-    )
-
-
-def start_issue(t: Tenant, station: str = "s1", **extra: Any) -> int:
-    body = {"type": "stop", "stationCode": station, "startAt": now_iso(), **extra}
-    return int(t.ok(t.post("/api/issue", body))[0]["id"])
-
-
-def issue(t: Tenant, issue_id: int) -> dict[str, Any]:
-    return t.ok(t.get("/api/issue", params={"id": issue_id}))[0]  # type: ignore[no-any-return]
-
-
-def subjects(sink: SmtpSink, address: str) -> list[str]:
-    return sorted(str(m["Subject"]) for m in sink.to(address))
 
 
 def wait_count(sink: SmtpSink, address: str, count: int) -> list[EmailMessage]:
@@ -111,7 +58,7 @@ def test_issue_start_and_end_email_the_groups_issue_subscribers_and_the_watchers
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "https://andon.example.com/board" in html
     assert NASTY in text_part(started)  # plain text is not HTML: the name is shown as written
-    assert issue(tenant, issue_id)["startNotifiedAt"] is not None
+    assert issue_view(tenant, issue_id)["startNotifiedAt"] is not None
 
     tenant.ok(tenant.post(f"/api/issue/{issue_id}/event", {"type": "watch"}, key=watcher_key))
     client.portal.call(  # type: ignore[union-attr]  # the portal exists inside `with TestClient`
@@ -122,7 +69,7 @@ def test_issue_start_and_end_email_the_groups_issue_subscribers_and_the_watchers
     assert len(mails) == 2
     [ended] = wait_count(smtp_sink, watcher, 1)
     assert "ended" in str(ended["Subject"]).lower()
-    assert issue(tenant, issue_id)["endNotifiedAt"] is not None
+    assert issue_view(tenant, issue_id)["endNotifiedAt"] is not None
     for nobody in (elsewhere, escalations_only, stranger):
         assert smtp_sink.to(nobody) == [], nobody
 
@@ -134,7 +81,7 @@ def test_an_issue_nobody_follows_writes_no_email_and_stays_unnotified(
     issue_id = start_issue(tenant, endAt=None)
     time.sleep(SETTLE_SECONDS)
     assert smtp_sink.to_any(tenant.domain) == []
-    assert issue(tenant, issue_id)["startNotifiedAt"] is None
+    assert issue_view(tenant, issue_id)["startNotifiedAt"] is None
     count = client.portal.call(lambda: OutboxMessage.filter(issue_id=issue_id).count())  # type: ignore[union-attr]
     assert count == 0
 
@@ -152,8 +99,8 @@ def test_manual_and_automatic_escalations_each_email_the_escalation_subscribers_
     manual = start_issue(tenant)
     tenant.ok(tenant.post(f"/api/issue/{manual}/event", {"type": "escalate", "operator": "JB"}))
     assert smtp_sink.wait(lambda: len(escalation_mails(smtp_sink, boss)) >= 1, WITHIN_SECONDS)
-    [event] = [e for e in issue(tenant, manual)["events"] if e["type"] == "escalate"]
-    assert smtp_sink.wait(lambda: issue(tenant, manual)["events"][-1]["notifiedAt"] is not None, 3.0)
+    [event] = [e for e in issue_view(tenant, manual)["events"] if e["type"] == "escalate"]
+    assert smtp_sink.wait(lambda: issue_view(tenant, manual)["events"][-1]["notifiedAt"] is not None, 3.0)
     assert "operator JB" in text_part(escalation_mails(smtp_sink, boss)[0])
     assert event["id"]
 
@@ -166,10 +113,12 @@ def test_manual_and_automatic_escalations_each_email_the_escalation_subscribers_
     # One for the manual escalation, one for each issue's automatic (unacknowledged) escalation.
     assert len(mails) == 3, [m["Subject"] for m in mails]
     assert len({m["Message-ID"] for m in mails}) == 3
-    auto_events = [e for e in issue(tenant, automatic)["events"] if e["type"] == "escalate"]
+    auto_events = [e for e in issue_view(tenant, automatic)["events"] if e["type"] == "escalate"]
     assert len(auto_events) == 1 and auto_events[0]["userId"] is None
     assert smtp_sink.wait(
-        lambda: all(e["notifiedAt"] for e in issue(tenant, automatic)["events"] if e["type"] == "escalate"),
+        lambda: all(
+            e["notifiedAt"] for e in issue_view(tenant, automatic)["events"] if e["type"] == "escalate"
+        ),
         3.0,
     )
     assert "automatically" in text_part(mails[-1]) or "automatically" in text_part(mails[-2])
