@@ -293,6 +293,11 @@ class SharedFeeds:
     def count(self) -> int:
         return len(self._feeds)
 
+    def replaying(self) -> int:
+        """Members still replaying their `since` (not live yet). Nothing in the gateway needs it: it lets
+        a test wait for a resuming member to go live, which nothing a client sees tells apart."""
+        return sum(member.buffer is not None for feed in self._feeds.values() for member in feed.members)
+
 
 def replay_context(context: Context) -> Context:
     """A context for one member's bounded replay: its own caller, fresh loaders, ends when caught up."""

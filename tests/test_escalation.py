@@ -1,8 +1,10 @@
 """Automatic escalation (SPEC section 4): one system `escalate` event per due condition, raised by a timer.
 
 The pure rule (`due_conditions`) is checked at and around each deadline; the running gateway is checked
-in-process (the session app's timer ticks every second) and as real `andon serve` processes: across a
-restart and with two instances on one Postgres database, a condition is escalated exactly once.
+in-process (the session app's escalation timer runs every second) and as real `andon serve` processes:
+across a restart and with two instances on one Postgres database, a condition is escalated exactly once.
+"Not escalated (again)" is checked once later runs of the same timer have raised escalations of fresh
+issues (tests/helpers/mail_sentinels.py), never after a fixed sleep.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -25,18 +28,15 @@ from models.issues import Issue, IssueEvent
 from resolvers.escalation import _raise, due_conditions
 from tests.conftest import Tenant
 from tests.gateway_process import Gateway, running_gateway, running_gateways, subprocess_database
+from tests.helpers.mail_sentinels import SENTINEL_SECONDS, Sentinels
+from tests.helpers.waiting import poll
 from tests.services import BACKEND
-
-T = TypeVar("T")
 
 # The SPEC's bound: an escalation is raised within 5 s of its deadline.
 WITHIN_SECONDS = 5.0
-# The session app's timer interval (ANDON_TIMER_INTERVAL_SECONDS default).
-TICK_SECONDS = 1.0
 # 0.05 minutes: the shortest deadline that still leaves time to act before it.
 SHORT_MINUTES = 0.05
 SHORT_SECONDS = SHORT_MINUTES * 60
-_POLL_SECONDS = 0.1
 
 OFF = {
     "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
@@ -59,13 +59,9 @@ def _now_ms() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def _poll(read: Callable[[], T], done: Callable[[T], bool], *, until: float) -> T:
-    """Call `read` until `done(value)` or time.monotonic() passes `until`; the last value either way."""
-    while True:
-        value = read()
-        if done(value) or time.monotonic() >= until:
-            return value
-        time.sleep(_POLL_SECONDS)
+@pytest.fixture(scope="module")
+def sentinels(client: TestClient) -> Iterator[Sentinels]:
+    yield Sentinels(client)
 
 
 def _escalations(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -225,7 +221,9 @@ def test_estimate_expiry_can_be_turned_off() -> None:
 # --- 2-4. the running gateway, in-process ----------------------------------------------------------------
 
 
-def test_an_unacknowledged_issue_is_escalated_once_by_the_timer(client: TestClient, tenant: Tenant) -> None:
+def test_an_unacknowledged_issue_is_escalated_once_by_the_timer(
+    client: TestClient, tenant: Tenant, sentinels: Sentinels
+) -> None:
     _configure(tenant, ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES=SHORT_MINUTES)
     start = _now_ms()
     started = time.monotonic() - (datetime.now(UTC) - start).total_seconds()
@@ -233,7 +231,7 @@ def test_an_unacknowledged_issue_is_escalated_once_by_the_timer(client: TestClie
 
     # From here on nothing is sent to the app about this issue: the events are read from the database
     # directly, so only the app's timer can raise the escalation (and reads would not drive it anyway).
-    escalations = _poll(
+    escalations = poll(
         lambda: _db_escalations(client, issue_id),
         bool,
         until=started + SHORT_SECONDS + WITHIN_SECONDS,
@@ -245,7 +243,8 @@ def test_an_unacknowledged_issue_is_escalated_once_by_the_timer(client: TestClie
     # Not before the deadline.
     assert escalation["created_at"] >= start + timedelta(seconds=SHORT_SECONDS)
 
-    time.sleep(2.5 * TICK_SECONDS)
+    # A second escalation would come from the run that raised the first or a later one.
+    sentinels.escalation_runs()
     assert len(_db_escalations(client, issue_id)) == 1
 
     issue = _issue(tenant, issue_id)
@@ -258,7 +257,9 @@ def test_an_unacknowledged_issue_is_escalated_once_by_the_timer(client: TestClie
     assert (issue["ragStatus"], issue["statusText"]) == ("#cc3311", "Awaiting acknowledgement")
 
 
-def test_acknowledged_excluded_and_ended_issues_are_not_escalated(client: TestClient, tenant: Tenant) -> None:
+def test_acknowledged_excluded_and_ended_issues_are_not_escalated(
+    client: TestClient, tenant: Tenant, sentinels: Sentinels
+) -> None:
     _configure(tenant, ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES=SHORT_MINUTES)
     start = _now_ms()
     deadline = time.monotonic() - (datetime.now(UTC) - start).total_seconds() + SHORT_SECONDS
@@ -271,9 +272,10 @@ def test_acknowledged_excluded_and_ended_issues_are_not_escalated(client: TestCl
     ended = _create_issue(tenant, start - timedelta(minutes=10), end_at=start - timedelta(minutes=5))
     assert time.monotonic() < deadline, "the setup took longer than the deadline; the test proves nothing"
 
-    # The control issue shows the timer ran past the deadline; two more ticks for the others.
-    assert _poll(lambda: _db_escalations(client, control), bool, until=deadline + WITHIN_SECONDS)
-    time.sleep(2 * TICK_SECONDS + 0.2)
+    # The control issue shows a run past the deadline, in which the others were due as well: that run,
+    # and a whole one after it, have ended once the sentinel's escalations are raised.
+    assert poll(lambda: _db_escalations(client, control), bool, until=deadline + WITHIN_SECONDS)
+    sentinels.escalation_runs()
     for name, issue_id in (("acknowledged", acknowledged), ("excluded", excluded), ("ended", ended)):
         assert _db_escalations(client, issue_id) == [], f"the {name} issue was escalated"
         assert _issue(tenant, issue_id)["isEscalated"] is False
@@ -293,7 +295,9 @@ def _move_estimate_into_the_past(client: TestClient, issue_id: int) -> int:
     return client.portal.call(move)  # type: ignore[union-attr]
 
 
-def test_an_expired_estimate_is_escalated_once(client: TestClient, tenant: Tenant) -> None:
+def test_an_expired_estimate_is_escalated_once(
+    client: TestClient, tenant: Tenant, sentinels: Sentinels
+) -> None:
     _configure(tenant, ESCALATE_ON_ESTIMATE_EXPIRY=True)
     issue_id = _create_issue(tenant, _now_ms())
     _event(tenant, issue_id, {"type": "acknowledge"})
@@ -301,13 +305,11 @@ def test_an_expired_estimate_is_escalated_once(client: TestClient, tenant: Tenan
     assert _issue(tenant, issue_id)["statusText"].startswith("Back at ")
 
     estimate_id = _move_estimate_into_the_past(client, issue_id)
-    escalations = _poll(
-        lambda: _db_escalations(client, issue_id), bool, until=time.monotonic() + WITHIN_SECONDS
-    )
+    escalations = poll(lambda: _db_escalations(client, issue_id), bool, timeout=WITHIN_SECONDS)
     assert [(e["escalation_key"], e["user_id"], e["user_email"]) for e in escalations] == [
         (f"estimate-expired:{estimate_id}", None, None)
     ]
-    time.sleep(2 * TICK_SECONDS + 0.2)
+    sentinels.escalation_runs()  # the run that raised it, and a whole one after it, have ended
     assert len(_db_escalations(client, issue_id)) == 1
     issue = _issue(tenant, issue_id)
     assert issue["isEscalated"] is True
@@ -317,10 +319,10 @@ def test_an_expired_estimate_is_escalated_once(client: TestClient, tenant: Tenan
     _event(tenant, issue_id, {"type": "estimate", "estimatedTime": 1})
     assert _issue(tenant, issue_id)["statusText"].startswith("Back at ")
     newer_id = _move_estimate_into_the_past(client, issue_id)
-    escalations = _poll(
+    escalations = poll(
         lambda: _db_escalations(client, issue_id),
         lambda e: len(e) >= 2,
-        until=time.monotonic() + WITHIN_SECONDS,
+        timeout=WITHIN_SECONDS,
     )
     assert [e["escalation_key"] for e in escalations] == [
         f"estimate-expired:{estimate_id}",
@@ -404,6 +406,19 @@ def _system_escalations(remote: Remote, issue_id: int) -> list[tuple[Any, Any]]:
     return [(e["userId"], e["userEmail"]) for e in remote.escalations(issue_id)]
 
 
+def _later_escalation_runs(account: Remote, runs: int = 2) -> list[int]:
+    """Escalations of `runs` fresh due issues, each created once the previous one was raised: with 2, a
+    whole run of the lease holder's escalation timer that began after the call has ended (the reasoning
+    of tests/helpers/mail_sentinels.py, against a gateway process). The issues, in order."""
+    issues = []
+    for _ in range(runs):
+        issue_id = account.due_issue()
+        raised = poll(partial(account.escalations, issue_id), bool, timeout=SENTINEL_SECONDS)
+        assert raised, f"the escalation timer did not escalate issue {issue_id}"
+        issues.append(issue_id)
+    return issues
+
+
 def _assert_no_timer_failure(*gateways: Gateway) -> None:
     for gateway in gateways:
         assert "escalation-timer failed" not in gateway.stderr(), gateway.output()
@@ -424,20 +439,19 @@ def test_a_restart_does_not_escalate_again(tmp_path: Path, database: str) -> Non
     with running_gateway(env, tmp_path) as gateway, gateway.client() as http:
         account = _new_account(http)
         first = account.due_issue()
-        found = _poll(
-            lambda: _system_escalations(account, first), bool, until=time.monotonic() + WITHIN_SECONDS
-        )
+        found = poll(lambda: _system_escalations(account, first), bool, timeout=WITHIN_SECONDS)
         assert found == [(None, None)], gateway.output()
         _assert_no_timer_failure(gateway)
     # Leaving the block stopped it with SIGTERM (and failed the test unless it exited in time).
 
     with running_gateway(env, tmp_path, migrate=False) as gateway, gateway.client() as http:
         account.http = http
-        restarted = time.monotonic()
-        # A new due issue shows this process's timer is running.
+        # A new due issue shows this process's timer is running. The run that raised it looked at
+        # `first` too (or a run before it did); two later runs have ended once their issues are escalated,
+        # and with them any second escalation of `first` or `second`.
         second = account.due_issue()
-        assert _poll(lambda: account.escalations(second), bool, until=time.monotonic() + WITHIN_SECONDS)
-        time.sleep(max(0.0, restarted + 2.0 - time.monotonic()))  # ~10 ticks since the start
+        assert poll(lambda: account.escalations(second), bool, timeout=WITHIN_SECONDS)
+        _later_escalation_runs(account)
         assert _system_escalations(account, first) == [(None, None)]
         assert len(account.escalations(second)) == 1
         _assert_no_timer_failure(gateway)
@@ -459,16 +473,22 @@ def test_two_instances_escalate_each_condition_once(tmp_path: Path, database: st
         account = _new_account(a)
         # Several due issues, so the instances race on more than one.
         issues = [account.due_issue() for _ in range(5)]
-        time.sleep(2.0)
+        for issue_id in issues:
+            raised = poll(partial(account.escalations, issue_id), bool, timeout=WITHIN_SECONDS)
+            assert raised, issue_id
+        # A second escalation of one of them would come from the runs that raised them or later ones.
+        later = _later_escalation_runs(account)
         on_b = Remote(b, account.api_key, account.plant_code)
         for issue_id in issues:
             assert _system_escalations(account, issue_id) == [(None, None)], issue_id
             assert _system_escalations(on_b, issue_id) == [(None, None)], issue_id
-        _assert_no_timer_failure(*gateways)
-        # Each instance logs the escalations it raised: together, each issue once.
-        logged = [
-            int(m)
-            for gateway in gateways
-            for m in re.findall(r"escalated issue (\d+) \(", gateway.stdout() + gateway.stderr())
-        ]
-        assert sorted(logged) == sorted(issues), "\n".join(g.output() for g in gateways)
+    # Leaving the block stopped both processes: their logs are complete (a line is written after its
+    # escalation commits, and read from the pipe by a thread of its own).
+    _assert_no_timer_failure(*gateways)
+    # Each instance logs the escalations it raised: together, each issue once.
+    logged = [
+        int(m)
+        for gateway in gateways
+        for m in re.findall(r"escalated issue (\d+) \(", gateway.stdout() + gateway.stderr())
+    ]
+    assert sorted(logged) == sorted([*issues, *later]), "\n".join(g.output() for g in gateways)

@@ -1,94 +1,41 @@
 """Issue and escalation emails (SPEC section 9) through the outbox, into a real aiosmtpd SMTP server.
 
 The session app sends to the session's SMTP sink (tests/conftest.py), polling every 0.2 s. Every test
-works in an account of its own, so its emails are told apart by the recipients' domain.
+works in an account of its own, so its emails are told apart by the recipients' domain. A test that
+checks that an email did not come waits for a later one first (tests/helpers/mail_sentinels.py).
 """
 
 from __future__ import annotations
 
-import time
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import Any
 
+import pytest
 from starlette.testclient import TestClient
 
+from models.issues import IssueEvent
 from models.outbox import OutboxMessage
+from resolvers.escalation_repeat import due_reminder
 from resolvers.issue_end import end_issue
 from tests.conftest import Tenant
+from tests.helpers.mail import NASTY, WITHIN_SECONDS, issue_view, layout, start_issue, subjects, user
+from tests.helpers.mail_sentinels import Sentinels
+from tests.helpers.waiting import poll
 from tests.smtp_sink import SmtpSink, html_part, text_part
 
-# SPEC: an email reaches a reachable SMTP server within 10 s of its trigger.
-WITHIN_SECONDS = 10.0
-# After the expected emails arrived: long enough for any duplicate to have come too (many poll periods).
-SETTLE_SECONDS = 2.0
-NASTY = "<script>alert('x')</script> Press & Co"
-PREFS = "/api/notification-preference"
+# The reminder interval of these tests: 0.02 minutes is 1.2 s.
+REPEAT_MINUTES = 0.02
 
 
-def now_iso() -> str:
-    now = datetime.now(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-def user(
-    t: Tenant, name: str, preferences: dict[str, list[str]] | None = None, role: str = "member"
-) -> tuple[str, str]:
-    """A user of the account (email, API key), with their preferences per station group code."""
-    email = f"{name}@{t.domain}"
-    created = t.ok(t.post("/api/user", {"email": email, "role": role}))
-    key = str(t.ok(t.post("/api/apikey", {"userId": created["id"], "name": name}))["apiKey"])
-    if preferences:
-        body = [{"stationGroupCode": g, "preference": p} for g, p in preferences.items()]
-        t.ok(t.post(PREFS, body, key=key))
-    return email, key
-
-
-def layout(t: Tenant) -> None:
-    """Groups g1 and g2 with one station each; s1's name needs escaping."""
-    for group in ("g1", "g2"):
-        t.ok(t.post("/api/station-group", {"code": group, "name": group.upper(), "plantCode": t.plant_code}))
-    t.ok(t.post("/api/station", {"code": "s1", "name": NASTY, "plantCode": t.plant_code, "groupCode": "g1"}))
-    t.ok(
-        t.post("/api/station", {"code": "s2", "name": "Second", "plantCode": t.plant_code, "groupCode": "g2"})
-    )
-    t.ok(
-        t.post(
-            "/api/admin/config",
-            {
-                "config": {
-                    "EMAIL_FROM": f"andon@{t.domain}",
-                    "DASHBOARD_URL": "https://andon.example.com/board",
-                    "ESCALATE_UNACKNOWLEDGED_AFTER_MINUTES": 0,
-                    "ESCALATE_UNESTIMATED_AFTER_MINUTES": 0,
-                    "ESCALATE_ON_ESTIMATE_EXPIRY": False,
-                }
-            },
-        )
-    )
-
-
-def start_issue(t: Tenant, station: str = "s1", **extra: Any) -> int:
-    body = {"type": "stop", "stationCode": station, "startAt": now_iso(), **extra}
-    return int(t.ok(t.post("/api/issue", body))[0]["id"])
-
-
-def issue(t: Tenant, issue_id: int) -> dict[str, Any]:
-    return t.ok(t.get("/api/issue", params={"id": issue_id}))[0]  # type: ignore[no-any-return]
-
-
-def subjects(sink: SmtpSink, address: str) -> list[str]:
-    return sorted(str(m["Subject"]) for m in sink.to(address))
-
-
-def wait_count(sink: SmtpSink, address: str, count: int) -> list[EmailMessage]:
-    assert sink.wait(lambda: len(sink.to(address)) >= count, WITHIN_SECONDS), subjects(sink, address)
-    time.sleep(SETTLE_SECONDS)
-    return sink.to(address)
+@pytest.fixture(scope="module")
+def sentinels(client: TestClient, smtp_sink: SmtpSink) -> Iterator[Sentinels]:
+    yield Sentinels(client, smtp_sink)
 
 
 def test_issue_start_and_end_email_the_groups_issue_subscribers_and_the_watchers(
-    client: TestClient, tenant: Tenant, other_tenant: Tenant, smtp_sink: SmtpSink
+    client: TestClient, tenant: Tenant, other_tenant: Tenant, smtp_sink: SmtpSink, sentinels: Sentinels
 ) -> None:
     layout(tenant)
     fan, _ = user(tenant, "fan", {"g1": ["issue"]})
@@ -104,47 +51,63 @@ def test_issue_start_and_end_email_the_groups_issue_subscribers_and_the_watchers
     stranger, _ = user(other_tenant, "stranger", {"g1": ["issue", "escalation"]})
 
     issue_id = start_issue(tenant)
-    [started] = wait_count(smtp_sink, fan, 1)
+    assert smtp_sink.wait(lambda: len(smtp_sink.to(fan)) >= 1, WITHIN_SECONDS), subjects(smtp_sink, fan)
+    started = smtp_sink.to(fan)[0]
     assert NASTY in str(started["Subject"]) and "started" in str(started["Subject"]).lower()
     assert started["From"] == f"andon@{tenant.domain}"
     html = html_part(started)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "https://andon.example.com/board" in html
     assert NASTY in text_part(started)  # plain text is not HTML: the name is shown as written
-    assert issue(tenant, issue_id)["startNotifiedAt"] is not None
+    # Stamped once the sender has recorded every email of the start, a moment after the last one.
+    start_stamp = poll(lambda: issue_view(tenant, issue_id)["startNotifiedAt"], bool, timeout=WITHIN_SECONDS)
+    assert start_stamp is not None
 
     tenant.ok(tenant.post(f"/api/issue/{issue_id}/event", {"type": "watch"}, key=watcher_key))
     client.portal.call(  # type: ignore[union-attr]  # the portal exists inside `with TestClient`
         lambda: end_issue(account_id=tenant.account_id, issue_id=issue_id, end_at=datetime.now(UTC))
     )
-    mails = wait_count(smtp_sink, fan, 2)
-    assert [s for s in subjects(smtp_sink, fan) if "ended" in s.lower()], subjects(smtp_sink, fan)
-    assert len(mails) == 2
-    [ended] = wait_count(smtp_sink, watcher, 1)
+    assert smtp_sink.wait(
+        lambda: len(smtp_sink.to(fan)) >= 2 and len(smtp_sink.to(watcher)) >= 1, WITHIN_SECONDS
+    ), (subjects(smtp_sink, fan), subjects(smtp_sink, watcher))
+    # Every email the start and the end wrote, to anyone of either account, has been sent by now, and
+    # so has any second copy of one.
+    sentinels.mail(tenant, other_tenant)
+    fan_subjects = subjects(smtp_sink, fan)
+    assert len(fan_subjects) == 2, fan_subjects
+    assert [s for s in fan_subjects if "ended" in s.lower()], fan_subjects
+    assert [s for s in fan_subjects if "started" in s.lower()], fan_subjects
+    [ended] = smtp_sink.to(watcher)  # watching after the start: the end only
     assert "ended" in str(ended["Subject"]).lower()
-    assert issue(tenant, issue_id)["endNotifiedAt"] is not None
+    assert issue_view(tenant, issue_id)["endNotifiedAt"] is not None
     for nobody in (elsewhere, escalations_only, stranger):
         assert smtp_sink.to(nobody) == [], nobody
 
 
 def test_an_issue_nobody_follows_writes_no_email_and_stays_unnotified(
-    client: TestClient, tenant: Tenant, smtp_sink: SmtpSink
+    client: TestClient, tenant: Tenant, smtp_sink: SmtpSink, sentinels: Sentinels
 ) -> None:
     layout(tenant)
     issue_id = start_issue(tenant, endAt=None)
-    time.sleep(SETTLE_SECONDS)
-    assert smtp_sink.to_any(tenant.domain) == []
-    assert issue(tenant, issue_id)["startNotifiedAt"] is None
+    # Its emails would have been written in the transaction that created it, committed by now.
     count = client.portal.call(lambda: OutboxMessage.filter(issue_id=issue_id).count())  # type: ignore[union-attr]
     assert count == 0
+    # A later email, and its notified-at stamps, come after any email (and stamp) of this issue.
+    sentinels.mail(tenant)
+    assert smtp_sink.to_any(tenant.domain) == []
+    assert issue_view(tenant, issue_id)["startNotifiedAt"] is None
 
 
 def escalation_mails(sink: SmtpSink, address: str) -> list[EmailMessage]:
     return [m for m in sink.to(address) if "escalat" in str(m["Subject"]).lower()]
 
 
+def escalations_notified(t: Tenant, issue_id: int) -> bool:
+    return all(e["notifiedAt"] for e in issue_view(t, issue_id)["events"] if e["type"] == "escalate")
+
+
 def test_manual_and_automatic_escalations_each_email_the_escalation_subscribers_once(
-    client: TestClient, tenant: Tenant, smtp_sink: SmtpSink
+    client: TestClient, tenant: Tenant, smtp_sink: SmtpSink, sentinels: Sentinels
 ) -> None:
     layout(tenant)
     boss, _ = user(tenant, "boss", {"g1": ["escalation"]})
@@ -152,8 +115,8 @@ def test_manual_and_automatic_escalations_each_email_the_escalation_subscribers_
     manual = start_issue(tenant)
     tenant.ok(tenant.post(f"/api/issue/{manual}/event", {"type": "escalate", "operator": "JB"}))
     assert smtp_sink.wait(lambda: len(escalation_mails(smtp_sink, boss)) >= 1, WITHIN_SECONDS)
-    [event] = [e for e in issue(tenant, manual)["events"] if e["type"] == "escalate"]
-    assert smtp_sink.wait(lambda: issue(tenant, manual)["events"][-1]["notifiedAt"] is not None, 3.0)
+    [event] = [e for e in issue_view(tenant, manual)["events"] if e["type"] == "escalate"]
+    assert poll(lambda: escalations_notified(tenant, manual), bool, timeout=WITHIN_SECONDS)
     assert "operator JB" in text_part(escalation_mails(smtp_sink, boss)[0])
     assert event["id"]
 
@@ -161,38 +124,55 @@ def test_manual_and_automatic_escalations_each_email_the_escalation_subscribers_
     # s1 already has an ongoing stop: the automatic one is a slow issue on the same station.
     automatic = start_issue(tenant, type="slow")
     assert smtp_sink.wait(lambda: len(escalation_mails(smtp_sink, boss)) >= 3, WITHIN_SECONDS + 5)
-    time.sleep(SETTLE_SECONDS)
+    # A second escalation of either issue would come from the run that raised the first or a later one:
+    # wait for two later runs, then for every email they (and anything before) wrote.
+    sentinels.escalation_runs()
+    sentinels.mail(tenant)
     mails = escalation_mails(smtp_sink, boss)
     # One for the manual escalation, one for each issue's automatic (unacknowledged) escalation.
     assert len(mails) == 3, [m["Subject"] for m in mails]
     assert len({m["Message-ID"] for m in mails}) == 3
-    auto_events = [e for e in issue(tenant, automatic)["events"] if e["type"] == "escalate"]
+    auto_events = [e for e in issue_view(tenant, automatic)["events"] if e["type"] == "escalate"]
     assert len(auto_events) == 1 and auto_events[0]["userId"] is None
-    assert smtp_sink.wait(
-        lambda: all(e["notifiedAt"] for e in issue(tenant, automatic)["events"] if e["type"] == "escalate"),
-        3.0,
-    )
+    assert escalations_notified(tenant, automatic)
     assert "automatically" in text_part(mails[-1]) or "automatically" in text_part(mails[-2])
     assert escalation_mails(smtp_sink, fan) == []
 
 
+def reminder_numbers(subject_lines: list[str]) -> list[int]:
+    return [int(n) for s in subject_lines for n in re.findall(r"\(reminder (\d+)\)", s)]
+
+
 def test_escalation_reminders_repeat_until_acknowledged_once_per_number(
-    client: TestClient, tenant: Tenant, smtp_sink: SmtpSink
+    client: TestClient, tenant: Tenant, smtp_sink: SmtpSink, sentinels: Sentinels
 ) -> None:
     layout(tenant)
     boss, _ = user(tenant, "boss", {"g1": ["escalation"]})
-    # A reminder every 1.2 s.
-    tenant.ok(tenant.post("/api/admin/config", {"config": {"ESCALATION_REPEAT_MINUTES": 0.02}}))
+    tenant.ok(tenant.post("/api/admin/config", {"config": {"ESCALATION_REPEAT_MINUTES": REPEAT_MINUTES}}))
     issue_id = start_issue(tenant)
     tenant.ok(tenant.post(f"/api/issue/{issue_id}/event", {"type": "escalate"}))
     assert smtp_sink.wait(
         lambda: any("reminder 2" in str(m["Subject"]) for m in smtp_sink.to(boss)), WITHIN_SECONDS
     ), subjects(smtp_sink, boss)
     tenant.ok(tenant.post(f"/api/issue/{issue_id}/event", {"type": "acknowledge"}))
-    time.sleep(SETTLE_SECONDS)  # a reminder written just before the acknowledgement may still arrive
-    settled = subjects(smtp_sink, boss)
-    time.sleep(3.0)
-    assert subjects(smtp_sink, boss) == settled, "reminders went on after the acknowledgement"
-    assert len(settled) == len(set(settled)), settled  # each reminder number once
-    assert [s for s in settled if "reminder" not in s], settled  # the escalation itself
-    assert {"reminder 1", "reminder 2"} <= {s.rpartition("(")[2].rstrip(")") for s in settled}, settled
+    acknowledged = datetime.now(UTC)
+    # A run of the reminder job that read the issue before the acknowledgement committed may still write
+    # (and send) the reminder due when it began: never one due later. A run that began an interval after
+    # the acknowledgement handles this issue before the sentinel's, so a reminder it wrongly wrote (a
+    # number due after the acknowledgement) has arrived once the sentinel's has.
+    sentinels.reminder()
+    sentinels.mail(tenant)
+    received = subjects(smtp_sink, boss)
+
+    async def first_escalation() -> datetime:
+        event = await IssueEvent.filter(issue_id=issue_id, type="escalate").order_by("created_at").first()
+        assert event is not None
+        return event.created_at
+
+    first = client.portal.call(first_escalation)  # type: ignore[union-attr]
+    last_due = due_reminder(first_escalation_at=first, every_minutes=REPEAT_MINUTES, now=acknowledged)
+    numbers = reminder_numbers(received)
+    assert max(numbers) <= last_due, f"reminders went on after the acknowledgement: {received}"
+    assert len(received) == len(set(received)), received  # each reminder number once
+    assert [s for s in received if "reminder" not in s], received  # the escalation itself
+    assert {1, 2} <= set(numbers), received
