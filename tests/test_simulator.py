@@ -13,8 +13,9 @@ import httpx
 from gateway.simulator import ERROR_CODES, Behaviour, StationSim, load_plan
 from tests.conftest import Tenant
 from tests.gateway_process import andon_env, describe, run_andon, running_gateway, subprocess_database
+from tests.helpers.mqtt import Broker, forgotten, gateway_env, new_account, wait_subscribed
+from tests.helpers.mqtt import broker_fixture as broker_fixture  # the `broker` fixture, for this module
 from tests.services import BACKEND
-from tests.test_mqtt import Broker, _env, _forgotten, _wait_subscribed, broker, new_account  # noqa: F401
 
 # The issue's bound: `make demo` shows an ongoing issue within a minute of start-up (the history ends
 # with a station stopped, resolvers/demo_seed.py, and the simulator keeps it stopped).
@@ -98,12 +99,12 @@ def test_demo_shows_an_ongoing_issue_within_a_minute(tmp_path: Path) -> None:
             print(f"ongoing issue {took:.1f} s after start-up: {sorted(stopped)}")
 
 
-def test_simulate_over_mqtt_feeds_the_windows(broker: Broker, tmp_path: Path) -> None:  # noqa: F811
+def test_simulate_over_mqtt_feeds_the_windows(broker: Broker, tmp_path: Path) -> None:
     client_id = f"andon-sim-{uuid.uuid4().hex[:8]}"
-    with subprocess_database(tmp_path) as url, _forgotten(broker, client_id):
-        env = _env(url, broker, client_id)
+    with subprocess_database(tmp_path) as url, forgotten(broker, client_id):
+        env = gateway_env(url, broker, client_id)
         with running_gateway(env, tmp_path) as gateway, gateway.client() as http:
-            _wait_subscribed(gateway)
+            wait_subscribed(gateway)
             account = new_account(http)
             for code in ("S1", "S2"):
                 account.station(code, cycleTime=0.5)
