@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -73,6 +73,14 @@ def subprocess_database(tmp_path: Path) -> Iterator[str]:
     else:
         # tmp_path is absolute, so this is sqlite:///abs/path.db.
         yield f"sqlite://{tmp_path / f'andon-{uuid.uuid4().hex[:8]}.db'}"
+
+
+def result_of(response: httpx.Response) -> Any:
+    """The `result` (or `results`) of a successful REST answer: HTTP 200 and isSuccess."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["isSuccess"] is True, body
+    return body.get("result", body.get("results"))
 
 
 def http_client(base_url: str, *, local_address: str | None = None) -> httpx.Client:
