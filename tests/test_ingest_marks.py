@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import paho.mqtt.publish as mqtt_publish
@@ -22,7 +22,7 @@ from tests.helpers.signals import add_station, in_app, ongoing, seconds_ago, sen
 from tests.helpers.waiting import poll
 from tests.services import service_url
 
-THRESHOLD = 1.5  # 1 s cycle x 1.5
+T = TypeVar("T")
 # The in-process gateway's ANDON_OFFLINE_AFTER_SECONDS (the default): a station silent this long is offline.
 OFFLINE_AFTER = timedelta(seconds=600)
 
@@ -41,18 +41,18 @@ def _mark(tenant: Tenant, behind_since: datetime | None, seen_ago: float = 0.0) 
 
 def test_another_instance_holding_messages_unapplied_holds_detection_back(tenant: Tenant) -> None:
     """Everything happens in the past, so no threshold has to pass in real time: by the clock S1 has been
-    silent for 20 s (a stop), but the other instance received its next message 0.2 s after its last
-    output and has not applied it yet."""
-    add_station(tenant, cycleTime=1, downtimeDetectionMode="production-cycle")
+    silent for 20 s, far past its 1.5 s threshold, but the other instance received its next message
+    0.2 s after its last output and has not applied it yet."""
+    add_station(tenant, cycleTime=1, downtimeDetectionMode="production-cycle")  # 1 s x 1.5
     add_station(tenant, "S2", cycleTime=1, downtimeDetectionMode="production-cycle")
     add_station(tenant, "HEARD")  # no detection: a status only
     last_output = seconds_ago(20)
     behind = last_output + timedelta(milliseconds=200)
 
-    def held(read: Any) -> Any:
-        """`read` with the mark kept fresh around it, as a live instance writes it every tick."""
+    def held(read: Callable[[], T]) -> Callable[[], T]:
+        """`read`, with the mark written again first: a live instance refreshes it every tick."""
 
-        def fresh() -> Any:
+        def fresh() -> T:
             _mark(tenant, behind)
             return read()
 

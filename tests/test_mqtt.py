@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -179,8 +180,8 @@ def _two_instances_share_the_work(broker: Broker, gateways: list[Gateway]) -> Le
         for topic in [*topics, late]:
             broker.publish(topic, *[b'{"production_complete_good": 1}'] * 4)
         for code in codes:
-            assert poll(lambda code=code: account.good(code), lambda n: n == 4, timeout=5.0) == 4
-            stops = poll(lambda code=code: account.issues(code), bool, timeout=5.0)
+            assert poll(partial(account.good, code), lambda n: n == 4, timeout=5.0) == 4
+            stops = poll(partial(account.issues, code), bool, timeout=5.0)
             assert len(stops) == 1, stops
         # Past the escalation deadline (1.2 s) of the four and many ticks of both instances: a second issue
         # or escalation of theirs would be there by the time the sentinel's stop is escalated.

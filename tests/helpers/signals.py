@@ -116,12 +116,6 @@ def live_timers_held_off(tenant: Tenant) -> Iterator[Timers]:
         in_app(tenant, release)
 
 
-def ms_floor(moment: datetime) -> datetime:
-    """`moment` to the millisecond below: the precision of the wire form, so an instant sent as a signal
-    timestamp comes back equal."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 def seconds_ago(seconds: float) -> datetime:
     """A whole second `seconds` before now (UTC): a signal timestamp that round-trips exactly."""
     return (datetime.now(UTC) - timedelta(seconds=seconds)).replace(microsecond=0)
