@@ -17,11 +17,12 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
 
+from tests.helpers.waiting import poll
 from tests.services import BACKEND, create_pg_database, drop_pg_database, free_port
 
 # The console script installed next to the interpreter running the tests (.venv/bin/andon).
@@ -30,7 +31,6 @@ HOST = "127.0.0.1"
 READY_SECONDS = 15.0
 STOP_SECONDS = 10.0
 CLI_SECONDS = 60.0
-_POLL_SECONDS = 0.05
 
 
 def andon_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -73,6 +73,14 @@ def subprocess_database(tmp_path: Path) -> Iterator[str]:
     else:
         # tmp_path is absolute, so this is sqlite:///abs/path.db.
         yield f"sqlite://{tmp_path / f'andon-{uuid.uuid4().hex[:8]}.db'}"
+
+
+def result_of(response: httpx.Response) -> Any:
+    """The `result` (or `results`) of a successful REST answer: HTTP 200 and isSuccess."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["isSuccess"] is True, body
+    return body.get("result", body.get("results"))
 
 
 def http_client(base_url: str, *, local_address: str | None = None) -> httpx.Client:
@@ -148,25 +156,24 @@ class Gateway:
 
     def wait_ready(self, timeout: float) -> None:
         """Poll GET /api/health until it answers 200; fail if the process exits or the time runs out."""
-        deadline = time.monotonic() + timeout
-        last = "no answer"
         with self.client() as client:
-            while time.monotonic() < deadline:
+
+            def state() -> str:
+                """`ready`, `exited`, or what the attempt got instead."""
                 if self.process.poll() is not None:
-                    self.wait_or_kill()  # already gone: collects the rest of its output
-                    pytest.fail(
-                        f"`andon` exited with {self.process.returncode} before serving\n{self.output()}"
-                    )
+                    return "exited"
                 try:
                     response = client.get("/api/health", timeout=2.0)
                 except httpx.TransportError as exc:
-                    last = repr(exc)
-                else:
-                    if response.status_code == 200:
-                        return
-                    last = f"{response.status_code} {response.text}"
-                time.sleep(_POLL_SECONDS)
-        pytest.fail(f"GET /api/health was not 200 within {timeout} s (last: {last})\n{self.output()}")
+                    return repr(exc)
+                return "ready" if response.status_code == 200 else f"{response.status_code} {response.text}"
+
+            last = poll(state, lambda s: s in ("ready", "exited"), timeout=timeout)
+        if last == "exited":
+            self.wait_or_kill()  # already gone: collects the rest of its output
+            pytest.fail(f"`andon` exited with {self.process.returncode} before serving\n{self.output()}")
+        if last != "ready":
+            pytest.fail(f"GET /api/health was not 200 within {timeout} s (last: {last})\n{self.output()}")
 
     def send(self, sig: signal.Signals = signal.SIGTERM) -> None:
         if self.process.poll() is None:

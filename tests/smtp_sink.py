@@ -5,16 +5,14 @@ from __future__ import annotations
 import email
 import email.policy
 import threading
-import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.helpers.waiting import poll
 from tests.services import free_port
-
-_POLL_SECONDS = 0.05
 
 
 class _Handler:
@@ -64,12 +62,8 @@ class SmtpSink:
             return [(r, m) for r, m in self.received if r.endswith(suffix.lower())]
 
     def wait(self, done: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(_POLL_SECONDS)
-        return True
+        """Whether `done()` holds within `timeout` seconds."""
+        return poll(done, bool, timeout=timeout)
 
 
 def html_part(message: EmailMessage) -> str:

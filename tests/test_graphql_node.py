@@ -12,14 +12,11 @@ import json
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.gateway_process import Gateway, running_gateway, subprocess_database
-from tests.helpers.issues import NO_AUTO_ESCALATION
+from tests.gateway_process import Gateway, result_of, running_gateway, subprocess_database
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago
 from tests.node_tools import NODE_DIR, node_with_packages
 
 CLIENT_SCRIPT = NODE_DIR / "client.mjs"
@@ -44,21 +41,9 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         yield gateway
 
 
-def _result(response: httpx.Response) -> Any:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["isSuccess"] is True, body
-    return body.get("result", body.get("results"))
-
-
-def _minutes_ago(minutes: float) -> str:
-    moment = datetime.now(UTC) - timedelta(minutes=minutes)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def test_node_graphql_request_client_queries_and_acknowledges(node: str, gateway: Gateway) -> None:
     with gateway.client() as http:
-        account = _result(
+        account = result_of(
             http.post(
                 "/api/admin/newaccount",
                 json={"domain": f"node-{uuid.uuid4().hex[:8]}.example.com", "plantName": "Node Plant"},
@@ -66,18 +51,18 @@ def test_node_graphql_request_client_queries_and_acknowledges(node: str, gateway
             )
         )
         admin = {"X-API-KEY": account["apiKey"]}
-        _result(http.post("/api/admin/config", json={"config": NO_AUTO_ESCALATION}, headers=admin))
-        _result(
+        result_of(http.post("/api/admin/config", json={"config": NO_AUTO_ESCALATION}, headers=admin))
+        result_of(
             http.post(
                 "/api/station",
                 json={"code": "N1", "name": "Node station", "plantCode": account["plantCode"]},
                 headers=admin,
             )
         )
-        [issue] = _result(
+        [issue] = result_of(
             http.post(
                 "/api/issue",
-                json={"type": "stop", "stationCode": "N1", "startAt": _minutes_ago(3)},
+                json={"type": "stop", "stationCode": "N1", "startAt": ago(minutes=3)},
                 headers=admin,
             )
         )
@@ -117,6 +102,6 @@ def test_node_graphql_request_client_queries_and_acknowledges(node: str, gateway
         assert "internal" not in second["error"]["message"].lower(), second
         assert second["data"] is None, second
 
-        [seen] = _result(http.get("/api/issue", params={"id": issue["id"]}, headers=admin))
+        [seen] = result_of(http.get("/api/issue", params={"id": issue["id"]}, headers=admin))
         assert seen["isAcknowledged"] is True
         assert [(e["type"], e["operatorInitials"]) for e in seen["events"]] == [("acknowledge", "ND")]

@@ -7,7 +7,6 @@ credential up in the database. Runs on the postgres run only: it needs Postgres 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.gateway_process import Gateway, running_gateways, subprocess_database
+from tests.helpers.waiting import poll
 from tests.services import BACKEND, free_port, service_url
 
 pytestmark = [
@@ -114,12 +114,9 @@ def _new_api_key(client: httpx.Client, account: Account) -> tuple[int, str]:
 
 def _first_with_status(request: Callable[[], httpx.Response], status: int, seconds: float) -> httpx.Response:
     """Repeat `request` until it answers `status` or `seconds` pass; the last response."""
-    deadline = time.monotonic() + seconds
-    while True:
-        response = request()
-        if response.status_code == status or time.monotonic() >= deadline:
-            return response
-        time.sleep(_RETRY_SECONDS)
+    return poll(
+        request, lambda response: response.status_code == status, timeout=seconds, every=_RETRY_SECONDS
+    )
 
 
 def _assert_deleted(response: httpx.Response) -> None:

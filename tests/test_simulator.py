@@ -5,22 +5,28 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from gateway.simulator import ERROR_CODES, Behaviour, StationSim, load_plan
 from tests.conftest import Tenant
 from tests.gateway_process import andon_env, describe, run_andon, running_gateway, subprocess_database
+from tests.helpers.mqtt import Broker, forgotten, gateway_env, new_account, wait_subscribed
+from tests.helpers.mqtt import broker_fixture as broker_fixture  # the `broker` fixture, for this module
+from tests.helpers.waiting import poll
 from tests.services import BACKEND
-from tests.test_mqtt import Broker, _env, _forgotten, _wait_subscribed, broker, new_account  # noqa: F401
 
 # The issue's bound: `make demo` shows an ongoing issue within a minute of start-up (the history ends
 # with a station stopped, resolvers/demo_seed.py, and the simulator keeps it stopped).
 DEMO_SECONDS = 60.0
-# Beyond the stopped station's cycle: had the simulator let it produce, its stop would have ended.
-STILL_STOPPED_MARGIN = 5.0
+# The simulator's tick (it sends what is due every 0.5 s) and the request that carries it.
+SEND_MARGIN = 2.0
+# How often the demo gateway is asked: it is busy simulating, and each answer only moves by seconds.
+DEMO_POLL_SECONDS = 0.25
 
 
 def test_a_simulated_station_cycles_stops_with_codes_and_changes_over() -> None:
@@ -75,35 +81,68 @@ def test_demo_shows_an_ongoing_issue_within_a_minute(tmp_path: Path) -> None:
             # Mid-history a simulated stop is ongoing for an instant: what counts is the board after it.
             gateway.wait_for_stdout(r"demo: history ready", deadline - time.monotonic())
             with gateway.client() as http:
-                ongoing: list[dict[str, object]] = []
-                while not ongoing and time.monotonic() < deadline:
-                    time.sleep(0.5)
-                    response = http.get(
-                        "/api/issue/ongoing?stationcodes=ASM-01,ASM-02,ASM-03,ASM-04",
-                        headers={"X-API-KEY": key},
-                    )
-                    ongoing = response.json()["results"]
+                headers = {"X-API-KEY": key}
+
+                def applied() -> int:
+                    """Signals the demo process has applied: the simulator runs in it and posts to it."""
+                    return int(http.get("/api/health").json()["signals"]["applied"])
+
+                def board(codes: str) -> list[dict[str, Any]]:
+                    response = http.get(f"/api/issue/ongoing?stationcodes={codes}", headers=headers)
+                    return response.json()["results"]  # type: ignore[no-any-return]
+
+                history = applied()
+                ongoing = poll(
+                    lambda: board("ASM-01,ASM-02,ASM-03,ASM-04"),
+                    bool,
+                    until=deadline,
+                    every=DEMO_POLL_SECONDS,
+                )
                 took = time.monotonic() - started
                 assert ongoing, gateway.output()
                 assert took <= DEMO_SECONDS
-                # The simulator keeps the stopped station stopped: the stop is still on a while later.
                 stopped = {i["stationCode"] for i in ongoing if i["type"] == "stop"}
-                stations = http.get("/api/station", headers={"X-API-KEY": key}).json()["results"]
+                stations = http.get("/api/station", headers=headers).json()["results"]
                 cycle = max(float(s["cycleTime"]) for s in stations if s["code"] in stopped)
-                time.sleep(cycle + STILL_STOPPED_MARGIN)
-                response = http.get(
-                    f"/api/issue/ongoing?stationcodes={','.join(sorted(stopped))}", headers={"X-API-KEY": key}
+                # The simulator keeps the stopped station stopped. Its first batch (every station's SKU)
+                # follows the history at once: by the time it has been applied the simulator runs.
+                assert (
+                    poll(applied, lambda n: n > history, timeout=DEMO_SECONDS, every=DEMO_POLL_SECONDS)
+                    > history
                 )
-                assert {i["stationCode"] for i in response.json()["results"]} == stopped, gateway.output()
+                # Had it let the station produce, the first output would have come within one cycle of its
+                # start (a fresh station's first cycle ends at a random point of it): the check must wait
+                # that real time, the station's cycle time, and nothing shorter shows anything. A batch
+                # applied after that moment shows the simulator went on sending, and what was due came first.
+                unstopped_output_by = time.monotonic() + cycle + SEND_MARGIN
+                assert _applied_after(applied, unstopped_output_by, cycle + DEMO_SECONDS), gateway.output()
+                still = {i["stationCode"] for i in board(",".join(sorted(stopped)))}
+                assert still == stopped, gateway.output()
             print(f"ongoing issue {took:.1f} s after start-up: {sorted(stopped)}")
 
 
-def test_simulate_over_mqtt_feeds_the_windows(broker: Broker, tmp_path: Path) -> None:  # noqa: F811
+def _applied_after(applied: Callable[[], int], moment: float, timeout: float) -> bool:
+    """Whether a signal is applied after the time.monotonic() instant `moment` (within `timeout` s): the
+    count is read once after `moment`, then until it grows."""
+    counts: list[int] = []
+
+    def read() -> bool:
+        asked = time.monotonic()
+        count = applied()
+        if asked < moment:
+            return False
+        counts.append(count)
+        return count > counts[0]
+
+    return poll(read, bool, timeout=timeout, every=DEMO_POLL_SECONDS)
+
+
+def test_simulate_over_mqtt_feeds_the_windows(broker: Broker, tmp_path: Path) -> None:
     client_id = f"andon-sim-{uuid.uuid4().hex[:8]}"
-    with subprocess_database(tmp_path) as url, _forgotten(broker, client_id):
-        env = _env(url, broker, client_id)
+    with subprocess_database(tmp_path) as url, forgotten(broker, client_id):
+        env = gateway_env(url, broker, client_id)
         with running_gateway(env, tmp_path) as gateway, gateway.client() as http:
-            _wait_subscribed(gateway)
+            wait_subscribed(gateway)
             account = new_account(http)
             for code in ("S1", "S2"):
                 account.station(code, cycleTime=0.5)
@@ -127,8 +166,4 @@ def test_simulate_over_mqtt_feeds_the_windows(broker: Broker, tmp_path: Path) ->
             assert result.returncode == 0, describe(result)
             sent = int(result.stdout.split("sent ")[1].split()[0])
             assert sent > 6
-            total = lambda: account.good("S1") + account.good("S2")  # noqa: E731
-            deadline = time.monotonic() + 5
-            while total() == 0 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert total() > 0
+            assert poll(lambda: account.good("S1") + account.good("S2"), bool, timeout=5.0) > 0

@@ -20,10 +20,9 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from tests.gateway_process import Gateway, running_gateway, subprocess_database
-from tests.helpers.issues import NO_AUTO_ESCALATION
+from tests.gateway_process import Gateway, result_of, running_gateway, subprocess_database
+from tests.helpers.issues import NO_AUTO_ESCALATION, ago
 from tests.node_tools import NODE_DIR, node_with_packages
-from tests.test_graphql_node import _minutes_ago, _result
 
 SCRIPT = NODE_DIR / "subscribe.mjs"
 # Present once `npm ci` has installed package-lock.json (graphql-ws and ws included).
@@ -108,7 +107,7 @@ class Script:
 
 def _account(http: httpx.Client) -> dict[str, Any]:
     """A fresh account (escalation timers off) with station N1."""
-    account: dict[str, Any] = _result(
+    account: dict[str, Any] = result_of(
         http.post(
             "/api/admin/newaccount",
             json={"domain": f"node-sub-{uuid.uuid4().hex[:8]}.example.com", "plantName": "Node Plant"},
@@ -116,8 +115,8 @@ def _account(http: httpx.Client) -> dict[str, Any]:
         )
     )
     admin = {"X-API-KEY": account["apiKey"]}
-    _result(http.post("/api/admin/config", json={"config": NO_AUTO_ESCALATION}, headers=admin))
-    _result(
+    result_of(http.post("/api/admin/config", json={"config": NO_AUTO_ESCALATION}, headers=admin))
+    result_of(
         http.post(
             "/api/station",
             json={"code": "N1", "name": "Node station", "plantCode": account["plantCode"]},
@@ -132,14 +131,14 @@ def test_node_graphql_ws_client_receives_an_issue_created_over_rest(node: str, g
         account = _account(http)
         admin = {"X-API-KEY": account["apiKey"]}
         # An issue before the subscription: `since` its revision, the script must not see it.
-        [earlier] = _result(
+        [earlier] = result_of(
             http.post(
                 "/api/issue",
                 json={
                     "type": "stop",
                     "stationCode": "N1",
-                    "startAt": _minutes_ago(30),
-                    "endAt": _minutes_ago(20),
+                    "startAt": ago(minutes=30),
+                    "endAt": ago(minutes=20),
                 },
                 headers=admin,
             )
@@ -158,10 +157,10 @@ def test_node_graphql_ws_client_receives_an_issue_created_over_rest(node: str, g
         script = Script(node, gateway.base_url, account["apiKey"], "N1", str(since))
         try:
             assert script.line(CONNECT_SECONDS) == {"connected": True}
-            [created] = _result(
+            [created] = result_of(
                 http.post(
                     "/api/issue",
-                    json={"type": "stop", "stationCode": "N1", "startAt": _minutes_ago(2)},
+                    json={"type": "stop", "stationCode": "N1", "startAt": ago(minutes=2)},
                     headers=admin,
                 )
             )
