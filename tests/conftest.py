@@ -21,7 +21,7 @@ from tests.services import BACKEND, create_pg_database, drop_pg_database
 from tests.smtp_sink import SmtpSink
 
 # Fixtures defined beside the helpers they serve.
-pytest_plugins = ["tests.helpers.statements"]
+pytest_plugins = ["tests.helpers.statements", "tests.helpers.mqtt"]
 
 SYSTEM_KEY = "test-system-key-" + uuid.uuid4().hex
 

@@ -43,6 +43,7 @@ def _json(result: subprocess.CompletedProcess[str]) -> Any:
         pytest.fail(f"stdout is not JSON: {describe(result)}")
 
 
+@pytest.mark.backend_independent  # its database is named in the test, whatever the backend
 def test_migrate_then_serve_with_only_a_sqlite_url_reports_every_service_state(tmp_path: Path) -> None:
     env = {"ANDON_DATABASE_URL": f"sqlite://{tmp_path / 'only.db'}"}
     with running_gateway(env, tmp_path, log_level=None) as gateway, gateway.client() as client:
@@ -56,6 +57,7 @@ def test_migrate_then_serve_with_only_a_sqlite_url_reports_every_service_state(t
     assert body["mailer"] in {"ok", "disabled"}  # the local outbox: never an error
 
 
+@pytest.mark.backend_independent  # refused before any database is opened
 @pytest.mark.parametrize(("variable", "value"), BAD_SETTINGS)
 def test_a_bad_setting_stops_serve_with_one_line_naming_the_variable(
     tmp_path: Path, variable: str, value: str
@@ -79,6 +81,7 @@ def test_serve_refuses_an_unmigrated_database_and_says_to_run_andon_migrate(tmp_
     assert "andon migrate" in result.stderr, describe(result)
 
 
+@pytest.mark.backend_independent  # its database is named in the test, whatever the backend
 def test_serve_on_a_missing_sqlite_file_refuses_without_creating_it(tmp_path: Path) -> None:
     database = tmp_path / "missing.db"
     env = andon_env({"ANDON_DATABASE_URL": f"sqlite://{database}", "ANDON_PORT": str(free_port()), **QUIET})
@@ -99,6 +102,7 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     assert "up to date" in second.stdout, describe(second)
 
 
+@pytest.mark.backend_independent  # its database is named in the test, whatever the backend
 def test_migrate_against_an_unreachable_postgres_fails_with_one_clear_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     env = andon_env({"ANDON_DATABASE_URL": f"postgres://andon@127.0.0.1:{port}/andon", **QUIET})

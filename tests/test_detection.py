@@ -34,6 +34,7 @@ from tests.helpers.waiting import POLL_SECONDS, poll
 LATENCY_SECONDS = 1.0
 
 
+@pytest.mark.timing
 def test_a_silent_station_gets_a_stop_within_a_second_of_the_threshold(tenant: Tenant) -> None:
     """The live timer's latency: real time passes the threshold, the stop is polled for."""
     # 2 s cycle x 1.5 = a 3 s threshold.

@@ -24,7 +24,6 @@ from tests.helpers.mqtt import (
     new_account,
     wait_subscribed,
 )
-from tests.helpers.mqtt import broker_fixture as broker_fixture  # the `broker` fixture, for this module
 from tests.helpers.waiting import poll
 from tests.services import BACKEND
 

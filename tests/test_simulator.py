@@ -16,7 +16,6 @@ from gateway.simulator import ERROR_CODES, Behaviour, StationSim, load_plan
 from tests.conftest import Tenant
 from tests.gateway_process import andon_env, describe, run_andon, running_gateway, subprocess_database
 from tests.helpers.mqtt import Broker, forgotten, gateway_env, new_account, wait_subscribed
-from tests.helpers.mqtt import broker_fixture as broker_fixture  # the `broker` fixture, for this module
 from tests.helpers.waiting import poll
 from tests.services import BACKEND
 
@@ -71,6 +70,10 @@ def test_stations_found_stopped_stay_stopped_else_the_first_starts_stopped(tenan
     assert found["S2"] > 200 and found["S1"] <= 0, found
 
 
+# Once, as `make demo` runs it (embedded SQLite): the seeding on Postgres is test_demo_seed's. A timing
+# test: the minute is measured from start-up, on a machine that runs nothing else meanwhile.
+@pytest.mark.backend_independent
+@pytest.mark.timing
 def test_demo_shows_an_ongoing_issue_within_a_minute(tmp_path: Path) -> None:
     with subprocess_database(tmp_path) as url:
         env = {"ANDON_DATABASE_URL": url} if BACKEND == "postgres" else {}

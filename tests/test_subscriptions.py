@@ -227,6 +227,7 @@ def api_key_with_id(t: Tenant, role: str = "member") -> tuple[int, str]:
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.timing
 def test_issue_changes_arrive_within_a_second_each_with_increasing_revisions(
     gateway: Gateway, plant: Tenant
 ) -> None:
@@ -1049,6 +1050,7 @@ async def test_a_stuck_subscriber_is_closed_with_1013_and_the_others_get_every_c
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.timing
 async def test_a_stuck_subscriber_does_not_delay_a_hundred_others(
     gateway: Gateway, http: httpx.Client
 ) -> None:

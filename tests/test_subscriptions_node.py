@@ -103,6 +103,9 @@ class Script:
         self.process.wait(10)
         for thread in self._threads:
             thread.join(5)
+        # The stdout pump closes its pipe; stderr is read to its end by a bare `extend`, which does not.
+        assert self.process.stderr is not None
+        self.process.stderr.close()
 
 
 def _account(http: httpx.Client) -> dict[str, Any]:

@@ -80,7 +80,7 @@ class Broker:
 
 @pytest.fixture(scope="module", name="broker")
 def broker_fixture() -> Broker:
-    """The session's Mosquitto (ANDON_TEST_MQTT_URL). Test modules that use it import this function."""
+    """The session's Mosquitto (ANDON_TEST_MQTT_URL)."""
     parts = urlsplit(service_url("ANDON_TEST_MQTT_URL"))
     return Broker(parts.hostname or "127.0.0.1", parts.port or 1883)
 
