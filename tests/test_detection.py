@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from models.calendar import shifts_from_json
 from models.ranges import TimeRange
 from models.signals import StationState

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.simulator import ERROR_CODES, Behaviour, StationSim, load_plan
 from tests.conftest import Tenant
