@@ -1,9 +1,8 @@
-"""POST /api/admin/seedrun/demo: a week of history through the live code paths, idempotent, and the live
-timers running meanwhile leave it alone."""
+"""The demo week (POST /api/admin/seedrun/demo, resolvers/demo_seed.py): a week of history through the live
+code paths, idempotent, all of it in `last-7-days`, and the live timers running meanwhile leave it alone."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,69 +56,23 @@ def counts_in_db(t: Tenant) -> dict[str, int]:
     return portal.call(call)
 
 
-# A Wednesday evening in planned time (shifts 06:00-22:00 UTC on weekdays): a history of [now - 7 days,
-# now) began in last Wednesday's evening shift, before `last-7-days` starts (Thursday 00:00), and its
-# stops there were missing from the listing (352 reported, 346 listed).
+# A Wednesday evening in planned time (packing's shifts are 06:00-22:00 UTC on weekdays): a history of
+# [now - 7 days, now) began in last Wednesday's evening shift, before `last-7-days` starts (Thursday
+# 00:00), and its stops there were missing from the listing (352 reported, 346 listed).
 EVENING_IN_SHIFT = datetime(2026, 12, 2, 20, 35, tzinfo=UTC)
 
 
 @time_machine.travel(EVENING_IN_SHIFT, tick=True)
-def test_seedrun_demo_gives_an_analysable_week_and_runs_once(tenant: Tenant) -> None:
-    """The whole gateway runs at the fixed instant (the clock ticks on from it), so the seeding and the
+def test_a_demo_week_written_while_the_live_timers_run_is_analysable_listed_whole_and_written_once(
+    tenant: Tenant,
+) -> None:
+    """One seeding (a week of history is the costly part) with the live detector, window closer and
+    escalation running between its simulated hours, as the gateway's timers would: they leave the
+    history alone (no stop from a days-old last output to now, no minute skipped forward, no
+    escalation); then the week is read over REST as a user would, and a second seedrun writes nothing.
+
+    The whole gateway runs at a fixed instant (its wall clock ticks on from it), so the seeding and the
     listing agree on the plant day whatever the hour the suite runs."""
-    started = time.monotonic()
-    response = tenant.post("/api/admin/seedrun/demo")
-    seconds = time.monotonic() - started
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["isSuccess"] is True
-    first = body["result"]
-    print(f"seedrun/demo took {seconds:.1f} s: {first}")
-    assert seconds < 60
-    assert first["stations"] == 8 and first["issues"] > 50 and first["issueEvents"] > first["issues"]
-    assert first["signals"] > 10_000 and first["windows"] > 8 * 24 * 60
-
-    # At most one stop is left ongoing (a station in planned time, if any: weekday shifts here; the
-    # around-the-clock test below always has one).
-    codes = ",".join(f"{g}-0{i}" for g in ("ASM", "PCK") for i in range(1, 5))
-    assert len(tenant.ok(tenant.get("/api/issue/ongoing", params={"stationcodes": codes}))) <= 1
-
-    results = tenant.get(
-        "/api/downtime", params={"plantcode": tenant.plant_code, "rangecode": "last-7-days"}
-    ).json()["results"]
-    assert len(results) == 8
-    oees = [r["oee"]["oee"] for r in results]
-    assert all(o is not None for o in oees), oees
-    plant_oee = sum(oees) / len(oees)  # unweighted mean of the stations (docs/demo.md)
-    print(f"plant OEE {plant_oee:.1f} % (stations {oees})")
-    assert 40 <= plant_oee <= 90, oees
-    for result in results:
-        stops = result["oee"]["stops"]
-        assert stops, result["stationCode"]
-
-    issues: list[dict[str, Any]] = tenant.ok(
-        tenant.get("/api/issue", params={"rangecode": "last-7-days", "limit": 1000})
-    )
-    # Every stop of the history is in `last-7-days` (the demo week is that range: docs/demo.md); the live
-    # detector may have opened more since.
-    end = history_end(tenant)
-    assert len([i for i in issues if datetime.fromisoformat(i["startAt"]) < end]) == first["issues"]
-    with_events = [i for i in issues if i["events"]]
-    types = {e["type"] for i in issues for e in i["events"]}
-    assert len(with_events) > len(issues) / 2
-    assert {"acknowledge", "estimate", "cause"} <= types
-
-    before = counts_in_db(tenant)
-    again = tenant.post("/api/admin/seedrun/demo")
-    assert again.status_code == 200, again.text
-    assert again.json()["result"] == first
-    assert counts_in_db(tenant) == before
-    assert before["issues"] == first["issues"] and before["windows"] == first["windows"]
-
-
-def test_live_timers_running_during_seeding_leave_the_history_alone(tenant: Tenant) -> None:
-    """The live detector, window closer and escalation run between simulated hours (with the real clock):
-    no stop from a days-old last output to now, no minute skipped forward, no escalation."""
     portal = tenant.client.portal
     assert portal is not None
     actor = Actor(account_id=tenant.account_id, role=Role.ADMIN, via="api-key")
@@ -136,16 +89,56 @@ def test_live_timers_running_during_seeding_leave_the_history_alone(tenant: Tena
         await escalate_due_issues(now=now)
         added.append(await Issue.filter(account_id=tenant.account_id).count() - before)
 
-    async def call() -> None:
-        # Assembly around the clock: whatever the weekday, the live detector has planned time to open a
-        # stop in (with weekday shifts only, a Sunday would hide that pitfall).
-        await seed_demo(actor=actor, hook=live_tick, group_shifts={"assembly": []})
+    async def call() -> dict[str, int]:
+        # Assembly around the clock (as `andon demo` runs it): whatever the weekday, the live detector
+        # has planned time to open a stop in, and the history ends with one station stopped.
+        return await seed_demo(actor=actor, hook=live_tick, group_shifts={"assembly": []})
 
     started = utc_now()  # the history's plan ends at its own start (a little later)
-    portal.call(call)
+    first = portal.call(call)
+    print(f"demo history: {first}")
+    assert first["stations"] == 8 and first["issues"] > 50 and first["issueEvents"] > first["issues"]
+    assert first["signals"] > 10_000 and first["windows"] > 8 * 24 * 60
     assert calls > 24 and added == [0] * calls
     escalated = portal.call(IssueEvent.filter(account_id=tenant.account_id, type="escalate").count)
     assert escalated == 0
+    _check_the_history_rows(tenant, started)
+
+    results = tenant.get(
+        "/api/downtime", params={"plantcode": tenant.plant_code, "rangecode": "last-7-days"}
+    ).json()["results"]
+    assert len(results) == 8
+    oees = [r["oee"]["oee"] for r in results]
+    assert all(o is not None for o in oees), oees
+    plant_oee = sum(oees) / len(oees)  # unweighted mean of the stations (docs/demo.md)
+    print(f"plant OEE {plant_oee:.1f} % (stations {oees})")
+    assert 40 <= plant_oee <= 90, oees
+    for result in results:
+        assert result["oee"]["stops"], result["stationCode"]
+
+    issues: list[dict[str, Any]] = tenant.ok(
+        tenant.get("/api/issue", params={"rangecode": "last-7-days", "limit": 1000})
+    )
+    # Every stop of the history is in `last-7-days` (the demo week is that range: docs/demo.md); the live
+    # detector may have opened more since.
+    end = history_end(tenant)
+    assert len([i for i in issues if datetime.fromisoformat(i["startAt"]) < end]) == first["issues"]
+    with_events = [i for i in issues if i["events"]]
+    types = {e["type"] for i in issues for e in i["events"]}
+    assert len(with_events) > len(issues) / 2
+    assert {"acknowledge", "estimate", "cause"} <= types
+
+    before = counts_in_db(tenant)
+    again = tenant.post("/api/admin/seedrun/demo")
+    assert again.status_code == 200, again.text
+    assert again.json() == {"isSuccess": True, "result": first}
+    assert counts_in_db(tenant) == before
+    assert before["issues"] == first["issues"] and before["windows"] == first["windows"]
+
+
+def _check_the_history_rows(tenant: Tenant, started: datetime) -> None:
+    portal = tenant.client.portal
+    assert portal is not None
 
     async def check() -> tuple[list[tuple[Any, ...]], dict[int, list[Any]], Any]:
         ids = await Station.filter(account_id=tenant.account_id).values_list("id", flat=True)
