@@ -27,11 +27,12 @@ SYSTEM_KEY = "test-system-key-" + uuid.uuid4().hex
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `backend_independent` say nothing about the database (pure rules, templates, CLI
-    parsing, GraphQL and OpenAPI shape): they run in the SQLite run only, not again on Postgres."""
-    if BACKEND == "sqlite":
-        return
-    kept = [item for item in items if not item.get_closest_marker("backend_independent")]
+    """Each test runs where it says something. `backend_independent` tests say nothing about the
+    database (pure rules, templates, CLI parsing, API shape): the SQLite run only. `postgres` tests run
+    several instances on one database, which SQLite (one file, one process) is not for: the Postgres run
+    only. Deselected, not skipped: a skip in the summary would read as a service that was missing."""
+    other = "postgres" if BACKEND == "sqlite" else "backend_independent"
+    kept = [item for item in items if not item.get_closest_marker(other)]
     if len(kept) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in kept])
         items[:] = kept

@@ -30,7 +30,6 @@ from tests.conftest import Tenant
 from tests.gateway_process import Gateway, running_gateway, running_gateways, subprocess_database
 from tests.helpers.mail_sentinels import SENTINEL_SECONDS, Sentinels
 from tests.helpers.waiting import poll
-from tests.services import BACKEND
 
 # The SPEC's bound: an escalation is raised within 5 s of its deadline.
 WITHIN_SECONDS = 5.0
@@ -458,7 +457,6 @@ def test_a_restart_does_not_escalate_again(tmp_path: Path, database: str) -> Non
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(BACKEND != "postgres", reason="needs Postgres: runs with ANDON_TEST_BACKEND=postgres")
 def test_two_instances_escalate_each_condition_once(tmp_path: Path, database: str) -> None:
     env = {
         "ANDON_DATABASE_URL": database,

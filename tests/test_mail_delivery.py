@@ -36,7 +36,6 @@ from tests.helpers.issues import iso
 from tests.helpers.mail import WITHIN_SECONDS, layout, now_iso, start_issue, user
 from tests.helpers.mail_sentinels import SENTINEL_SECONDS, Sentinels
 from tests.helpers.waiting import poll
-from tests.services import BACKEND
 from tests.smtp_sink import SmtpSink
 
 # The SPEC's outage is 30 s of an SMTP server away while issues happen: with the session app's 1 s cap on
@@ -135,7 +134,6 @@ def _account(http: httpx.Client, recipients: int, kinds: list[str]) -> tuple[str
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(BACKEND != "postgres", reason="needs Postgres: runs with ANDON_TEST_BACKEND=postgres")
 def test_two_gateways_on_one_postgres_send_one_email_per_kind_issue_and_recipient(
     tmp_path: Path, smtp_sink: SmtpSink
 ) -> None:

@@ -25,7 +25,6 @@ from tests.helpers.mqtt import (
     wait_subscribed,
 )
 from tests.helpers.waiting import poll
-from tests.services import BACKEND
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +123,6 @@ def _leader(gateways: list[Gateway]) -> Leader | None:
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(BACKEND != "postgres", reason="needs Postgres: runs with ANDON_TEST_BACKEND=postgres")
 def test_two_gateways_detect_each_stop_once_and_hand_over_within_ten_seconds(
     broker: Broker, tmp_path: Path
 ) -> None:

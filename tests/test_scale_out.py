@@ -19,12 +19,11 @@ import pytest
 
 from tests.gateway_process import Gateway, running_gateways, subprocess_database
 from tests.helpers.waiting import poll
-from tests.services import BACKEND, free_port, service_url
+from tests.services import free_port, service_url
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
-    pytest.mark.skipif(BACKEND != "postgres", reason="needs Postgres: runs with ANDON_TEST_BACKEND=postgres"),
 ]
 
 SYSTEM_KEY = "scale-out-system-key-" + uuid.uuid4().hex

@@ -45,7 +45,7 @@ from tests.conftest import SYSTEM_KEY, Tenant, new_tenant
 from tests.gateway_process import Gateway, running_gateway, running_gateways, subprocess_database
 from tests.helpers.issues import NO_AUTO_ESCALATION, ago, event, new_issue
 from tests.helpers.waiting import poll
-from tests.services import BACKEND, free_port, missing
+from tests.services import free_port, missing
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
 # SPEC section 1: a change reaches every subscribed screen in well under a second.
@@ -661,8 +661,6 @@ class Pair:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     """Two gateways on one Postgres database and one (own) Redis."""
-    if BACKEND != "postgres":
-        pytest.skip("needs Postgres for two instances on one database: runs with ANDON_TEST_BACKEND=postgres")
     binary = redis_server_binary()
     cwd = tmp_path_factory.mktemp("subscriptions-redis")
     server = RedisServer(binary, cwd)
