@@ -27,6 +27,26 @@ def epoch_ms(value: datetime | None) -> int | None:
     return int(utc.timestamp() * 1000)
 
 
+# Every instant a client gives (REST, GraphQL, MQTT) lies in these years: a plant's records start after
+# 2000 and nothing is planned past 2200. Outside, a value is a typo or a probe (year 1 at +14:00, year
+# 9999 at -14:00), and near the ends of datetime's range the conversion to UTC itself overflows.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def bounded_instant(value: datetime) -> datetime:
+    """An input instant checked against [EARLIEST, LATEST); raises ValueError with a message fit for a
+    400 otherwise. An instant without an offset is read as UTC for the check and returned as given."""
+    out_of_range = ValueError(f"must be between {EARLIEST.year} and {LATEST.year - 1} (UTC)")
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise out_of_range from None  # beyond datetime's range in UTC, so far beyond ours
+    if not EARLIEST <= utc < LATEST:
+        raise out_of_range
+    return value
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -6,10 +6,20 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from models.codes import ACCOUNT_ID_PATTERN, CODE_MAX, CODE_PATTERN
 from models.roles import Role
+from models.timefmt import bounded_instant
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -22,7 +32,8 @@ Email = Annotated[
 Minutes = Annotated[float, Field(ge=0, le=10080)]
 Seconds = Annotated[float, Field(gt=0, le=86400)]
 # Bodies pass a before-validator, so values arrive as Python objects: ISO strings need lax datetimes.
-Timestamp = Annotated[datetime, Strict(False)]
+# Every instant of every body is bounded by the one rule of models.timefmt.bounded_instant.
+Timestamp = Annotated[datetime, Strict(False), AfterValidator(bounded_instant)]
 DetectionMode = Literal["off", "production-cycle", "utilisation"]
 UserRole = Literal["read-only", "operator", "member", "supervisor", "admin"]
 KeyRole = Literal["read-only", "operator", "member", "supervisor", "admin", "device"]

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
+from models.timefmt import bounded_instant
 from resolvers.inputs import CauseCode, Code
 
 # A count per message (units since the last one) and a running total: generous, finite bounds.
@@ -62,18 +63,19 @@ class SignalIn(BaseModel):
         if isinstance(value, int) and not isinstance(value, bool):
             if not _EPOCH_MS_MIN <= value < _EPOCH_MS_MAX:
                 raise ValueError("epoch milliseconds expected (13 digits)")
-            return datetime.fromtimestamp(value / 1000, UTC)
+            return bounded_instant(datetime.fromtimestamp(value / 1000, UTC))
         if isinstance(value, str):
             try:
                 parsed = datetime.fromisoformat(value)
             except ValueError:
                 raise ValueError("must be ISO 8601 or epoch milliseconds") from None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            # The one rule for instants first: the conversion to UTC overflows near datetime's ends.
+            return bounded_instant(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
         raise ValueError("must be ISO 8601 or epoch milliseconds")
 
     def moment(self, received_at: datetime) -> datetime:
-        """When the signal happened: its timestamp, else its receipt."""
-        return self.timestamp.astimezone(UTC) if self.timestamp is not None else received_at
+        """When the signal happened: its timestamp (in UTC), else its receipt."""
+        return self.timestamp if self.timestamp is not None else received_at
 
 
 class HttpSignalIn(SignalIn):
