@@ -1039,6 +1039,10 @@ def stuck_plant(http: httpx.Client) -> Tenant:
     return tenant
 
 
+# The fan-out is the hub's and the sockets', the same whatever the database: once, and alone (it makes
+# changes as fast as it can and checks their delivery latency).
+@pytest.mark.backend_independent
+@pytest.mark.timing
 async def test_a_stuck_subscriber_is_closed_with_1013_and_the_others_get_every_change(
     gateway: Gateway, http: httpx.Client
 ) -> None:
@@ -1048,6 +1052,7 @@ async def test_a_stuck_subscriber_is_closed_with_1013_and_the_others_get_every_c
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.backend_independent
 @pytest.mark.timing
 async def test_a_stuck_subscriber_does_not_delay_a_hundred_others(
     gateway: Gateway, http: httpx.Client
