@@ -76,7 +76,7 @@ run_suite() {
     shift 2
     COVERAGE_FILE="$workdir/.coverage.$phase-$backend" ANDON_TEST_BACKEND=$backend \
         "$PYTHON" -m pytest --junitxml="$workdir/junit-$phase-$backend.xml" \
-        --cov --cov-report= -p no:cacheprovider "$@" >"$workdir/$phase-$backend.log" 2>&1
+        --cov --cov-report= --durations=10 -p no:cacheprovider "$@" >"$workdir/$phase-$backend.log" 2>&1
     echo $? >"$workdir/$phase-$backend.rc"
 }
 
