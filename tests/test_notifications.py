@@ -175,4 +175,6 @@ def test_escalation_reminders_repeat_until_acknowledged_once_per_number(
     assert max(numbers) <= last_due, f"reminders went on after the acknowledgement: {received}"
     assert len(received) == len(set(received)), received  # each reminder number once
     assert [s for s in received if "reminder" not in s], received  # the escalation itself
-    assert {1, 2} <= set(numbers), received
+    # Only the latest due reminder is written (docs/notifications.md): a check that comes late, on a busy
+    # machine, skips a number. What holds: the one waited for came (and each number once, above).
+    assert 2 in numbers, received
