@@ -62,6 +62,8 @@ class Endpoint:
     auth: Auth = "credential"
     envelope: Envelope = "results"
     body: type[BaseModel] | TypeAdapter[Any] | None = None
+    # A body the handler reads itself (its shape is more than one model can say): documented only.
+    documented_body: TypeAdapter[Any] | None = None
     query: type[BaseModel] | None = None
     produces: str = "application/json"
     description: str = ""

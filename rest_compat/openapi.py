@@ -56,11 +56,15 @@ _ENVELOPES: dict[str, dict[str, Any]] = {
 }
 
 
-def _body_schema(ep: Endpoint, defs: Mapping[tuple[Any, Any], Any]) -> dict[str, Any]:
-    if isinstance(ep.body, TypeAdapter):
-        return ep.body.json_schema(ref_template=_REF)
-    assert ep.body is not None
-    return defs[(ep.body, "validation")]
+def _body_schema(
+    body: type[BaseModel] | TypeAdapter[Any], defs: Mapping[tuple[Any, Any], Any], shared: dict[str, Any]
+) -> dict[str, Any]:
+    if isinstance(body, TypeAdapter):
+        schema = body.json_schema(ref_template=_REF)
+        # Its models go to components/schemas, where its refs point (else they would not resolve).
+        shared.update(schema.pop("$defs", {}))
+        return schema
+    return defs[(body, "validation")]  # type: ignore[no-any-return]
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -78,7 +82,7 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
-def _operation(ep: Endpoint, defs: Mapping[tuple[Any, Any], Any]) -> dict[str, Any]:
+def _operation(ep: Endpoint, defs: Mapping[tuple[Any, Any], Any], shared: dict[str, Any]) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": ep.summary,
         "operationId": f"{ep.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', ep.path.strip('/'))}",
@@ -94,10 +98,11 @@ def _operation(ep: Endpoint, defs: Mapping[tuple[Any, Any], Any]) -> dict[str, A
         params += _query_parameters(ep.query)
     if params:
         op["parameters"] = params
-    if ep.body is not None:
+    body = ep.body if ep.body is not None else ep.documented_body
+    if body is not None:
         op["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _body_schema(ep, defs)}},
+            "content": {"application/json": {"schema": _body_schema(body, defs, shared)}},
         }
     op["responses"] = _responses(ep)
     if ep.auth != "none":
@@ -114,7 +119,8 @@ def _responses(ep: Endpoint) -> dict[str, Any]:
     else:
         schema = _ENVELOPES.get(ep.envelope, {"type": "object"})
         out["200"] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
-    errors = [400, 404, 409, 413] if ep.body is not None else [400, 404]
+    takes_body = ep.body is not None or ep.documented_body is not None
+    errors = [400, 404, 409, 413] if takes_body else [400, 404]
     if ep.auth != "none":
         errors += [401, 403, 429]
     errors += list(ep.extra_responses)
@@ -135,7 +141,7 @@ def build_openapi(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:
         path = _PATH_PARAM.sub(r"{\1}", ep.path)
-        paths.setdefault(path, {})[ep.method.lower()] = _operation(ep, defs_map)
+        paths.setdefault(path, {})[ep.method.lower()] = _operation(ep, defs_map, schemas)
     return {
         "openapi": "3.1.0",
         "info": {

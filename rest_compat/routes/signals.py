@@ -5,15 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, TypeAdapter
 
 from models.roles import Role
 from resolvers import signal_api
 from resolvers.errors import invalid
 from resolvers.inputs import Code
+from resolvers.signal_input import HttpSignalIn
 from rest_compat.endpoint import Call, endpoint
 from rest_compat.request_body import read_body
 from rest_compat.routes.queries import Query
+
+# The body as the handler reads it (one object or an array, each item validated on its own so the
+# error names the item): for the OpenAPI document, so clients and fuzzers can send one.
+SIGNAL_BODY: TypeAdapter[object] = TypeAdapter(
+    HttpSignalIn | Annotated[list[HttpSignalIn], Field(min_length=1, max_length=signal_api.MAX_SIGNALS)]
+)
 
 
 class WindowQuery(Query):
@@ -32,6 +39,7 @@ class WindowQuery(Query):
     envelope="result",
     description="Every item is validated first: a wrong type answers 400 naming the field and stores "
     "nothing. Items of unknown stations are dropped and listed in `unknownStationCodes`.",
+    documented_body=SIGNAL_BODY,
 )
 async def post_signal(call: Call) -> object:
     # Role first: a device must not learn anything about a body it may not post.
