@@ -208,7 +208,10 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
     code = {405: ErrorCode.METHOD_NOT_ALLOWED, 413: ErrorCode.PAYLOAD_TOO_LARGE}.get(
         exc.status_code, ErrorCode.VALIDATION
     )
-    return responses.error(DomainError(code, str(exc.detail)))
+    response = responses.error(DomainError(code, str(exc.detail)))
+    # Starlette's 405 carries the route's Allow header (any method, TRACE included): keep it.
+    response.headers.update(exc.headers or {})
+    return response
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

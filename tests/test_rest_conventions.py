@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Tenant
@@ -91,10 +93,18 @@ def test_unknown_api_path_is_404_json(tenant: Tenant) -> None:
     assert _error(tenant.client.get("/api/also/not/here"), 404)["code"] == "not_found"
 
 
-def test_wrong_method_is_405_json_with_allow(tenant: Tenant) -> None:
-    response = tenant.client.put("/api/station", headers=tenant.headers())
+@pytest.mark.parametrize("method", ["PUT", "TRACE", "PATCH"])
+def test_wrong_method_is_405_json_with_allow(tenant: Tenant, method: str) -> None:
+    response = tenant.client.request(method, "/api/station", headers=tenant.headers())
     assert _error(response, 405)["code"] == "method_not_allowed"
-    assert response.headers["allow"] == "GET, POST"
+    assert _allowed(response) == {"GET", "POST"}
+    graphql = tenant.client.request(method, "/graphql", headers=tenant.headers())
+    assert graphql.status_code == 405 and _allowed(graphql) == {"GET", "POST"}
+
+
+def _allowed(response: Any) -> set[str]:
+    """The methods of the Allow header; HEAD, which GET implies, is left out of the comparison."""
+    return {m.strip() for m in response.headers["allow"].split(",")} - {"HEAD"}
 
 
 def test_non_numeric_id_in_path_is_404(tenant: Tenant) -> None:
