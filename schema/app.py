@@ -27,6 +27,7 @@ from resolvers.authentication import Authenticator
 from resolvers.errors import DomainError
 from rest_compat.auth import client_address, presented_credentials
 from schema.context import Context
+from schema.documents import OneOperationNamed
 from schema.downtime import DowntimeQuery
 from schema.errors import DomainErrors
 from schema.mutations import CauseMutation, IssueMutation
@@ -83,6 +84,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=256),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            OneOperationNamed,
             DomainErrors,
         ],
     )

@@ -675,3 +675,16 @@ def test_graphiql_is_served_on_get_with_an_html_accept(client: TestClient) -> No
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "graphiql" in response.text.lower()
+
+
+def test_a_document_of_two_operations_runs_only_the_one_named(plant: Tenant) -> None:
+    document = "query A { me { email } } query B { me { role } }"
+    unnamed = plant.client.post("/graphql", json={"query": document}, headers=plant.headers())
+    error = error_of(unnamed)
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "operation name" in error["message"]
+    assert unnamed.json()["data"] is None
+    named = plant.client.post(
+        "/graphql", json={"query": document, "operationName": "B"}, headers=plant.headers()
+    )
+    assert data_of(named) == {"me": {"role": "admin"}}
