@@ -60,6 +60,9 @@ def counts_in_db(t: Tenant) -> dict[str, int]:
 # [now - 7 days, now) began in last Wednesday's evening shift, before `last-7-days` starts (Thursday
 # 00:00), and its stops there were missing from the listing (352 reported, 346 listed).
 EVENING_IN_SHIFT = datetime(2026, 12, 2, 20, 35, tzinfo=UTC)
+# The live jobs run at every 4th simulated hour of the seeding (42 times a week): each run reads every
+# station of every account in the session's database, so every hour would cost the test most of its time.
+LIVE_EVERY = 4
 
 
 @time_machine.travel(EVENING_IN_SHIFT, tick=True)
@@ -82,6 +85,8 @@ def test_a_demo_week_written_while_the_live_timers_run_is_analysable_listed_whol
     async def live_tick() -> None:
         nonlocal calls
         calls += 1
+        if calls % LIVE_EVERY:
+            return
         now = utc_now()
         before = await Issue.filter(account_id=tenant.account_id).count()
         await detect_issues(now=now)
@@ -99,7 +104,7 @@ def test_a_demo_week_written_while_the_live_timers_run_is_analysable_listed_whol
     print(f"demo history: {first}")
     assert first["stations"] == 8 and first["issues"] > 50 and first["issueEvents"] > first["issues"]
     assert first["signals"] > 10_000 and first["windows"] > 8 * 24 * 60
-    assert calls > 24 and added == [0] * calls
+    assert calls > 24 * 5 and len(added) == calls // LIVE_EVERY and added == [0] * len(added)
     escalated = portal.call(IssueEvent.filter(account_id=tenant.account_id, type="escalate").count)
     assert escalated == 0
     _check_the_history_rows(tenant, started)
