@@ -23,7 +23,7 @@ from resolvers.inputs import IssueEventIn, IssueIn
 from resolvers.validation import parse
 from tests.conftest import Tenant, new_tenant
 from tests.helpers.graphql import data_of, gql
-from tests.helpers.issues import NO_AUTO_ESCALATION
+from tests.helpers.issues import NO_AUTO_ESCALATION, new_issue
 from tests.helpers.statements import StatementCounter
 
 # Seeded by POST /api/admin/seedrun: a leaf with a parent and a grandparent.
@@ -183,15 +183,6 @@ def code_of(response: httpx.Response, *, statuses: tuple[int, ...] = (200,)) -> 
 
 def no_data(response: httpx.Response) -> bool:
     return response.json().get("data") is None
-
-
-def new_issue(t: Tenant, station: str = "S1", **body: Any) -> dict[str, Any]:
-    response = t.post(
-        "/api/issue", {"type": "stop", "stationCode": station, "startAt": ago(minutes=5), **body}
-    )
-    assert response.status_code == 200, response.text
-    [issue] = response.json()["results"]
-    return issue  # type: ignore[no-any-return]
 
 
 def event(t: Tenant, issue_id: int, **body: Any) -> None:
