@@ -44,8 +44,11 @@ def _settings() -> Settings:
 
 
 def _migrate(settings: Settings) -> None:
-    from gateway.database import migrate, pending_migrations
+    from gateway.database import migrate, pending_migrations, sqlite_folder_problem
 
+    problem = sqlite_folder_problem(settings.database_url)
+    if problem:
+        _fail(f"ANDON_DATABASE_URL={settings.database_url}: {problem}")
     try:
         pending = asyncio.run(pending_migrations(settings.database_url))
         asyncio.run(migrate(settings.database_url))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,22 @@ def sqlite_file_missing(database_url: str) -> bool:
         return False
     path = database_url.removeprefix("sqlite://")
     return path != ":memory:" and not Path(path).exists()
+
+
+def sqlite_folder_problem(database_url: str) -> str | None:
+    """Why a SQLite URL's file cannot be created, or None. Checked before Tortoise opens it: on a folder
+    that does not exist its `execute_script` fails inside a lock it never releases, and the command hangs."""
+    if not database_url.startswith("sqlite://"):
+        return None
+    path = database_url.removeprefix("sqlite://")
+    if path == ":memory:":
+        return None
+    folder = Path(path).parent
+    if not folder.is_dir():
+        return f"the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    return None
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

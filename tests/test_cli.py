@@ -90,6 +90,19 @@ def test_serve_on_a_missing_sqlite_file_refuses_without_creating_it(tmp_path: Pa
     assert not database.exists()
 
 
+@pytest.mark.backend_independent  # its database is named in the test, whatever the backend
+def test_migrate_into_a_missing_folder_fails_at_once_with_one_line(tmp_path: Path) -> None:
+    """`andon migrate` on a SQLite path whose folder does not exist hung inside Tortoise for good."""
+    url = f"sqlite://{tmp_path / 'no-such-folder' / 'andon.db'}"
+    started = time.monotonic()
+    result = run_andon(["migrate"], andon_env({"ANDON_DATABASE_URL": url, **QUIET}), tmp_path, timeout=30)
+    assert time.monotonic() - started < 10, describe(result)
+    assert result.returncode != 0, describe(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ANDON_DATABASE_URL" in lines[0] and "does not exist" in lines[0], lines
+    assert not (tmp_path / "no-such-folder").exists()
+
+
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
     with subprocess_database(tmp_path) as url:
         env = andon_env({"ANDON_DATABASE_URL": url, **QUIET})
