@@ -17,6 +17,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 import rest_compat.routes  # noqa: F401  # registers every /api path
 from gateway import probes
+from gateway.body_limit import BodyLimit
 from gateway.database import tortoise_config
 from gateway.gc_tuning import tune_gc
 from gateway.settings import Settings
@@ -223,7 +224,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings) -> Starlette:
     graphql = GatewayGraphQL(build_schema(), allowed_origins=settings.origins)
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", BodyLimit(graphql, settings.max_body_bytes), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
     ]
     routes += api_routes()

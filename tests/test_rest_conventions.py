@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -80,6 +81,23 @@ def test_ten_megabyte_body_is_413(tenant: Tenant) -> None:
     big = b'{"code": "' + b"x" * (10 * 1024 * 1024) + b'"}'
     error = _error(tenant.client.post("/api/station", content=big, headers=tenant.headers()), 413)
     assert error["code"] == "payload_too_large"
+
+
+def test_graphql_refuses_a_body_over_the_limit_before_parsing_it(tenant: Tenant) -> None:
+    """The limit of /api (1 MiB by default), with or without a credential, declared or streamed."""
+    big = b'{"query": "{ me { email } }", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    for headers in (tenant.headers(), {}):
+        error = _error(tenant.client.post("/graphql", content=big, headers=headers), 413)
+        assert error["code"] == "payload_too_large"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
+        yield big[: len(big) // 2]
+        yield big[len(big) // 2 :]
+
+    streamed = tenant.client.post("/graphql", content=chunks(), headers=tenant.headers())
+    assert _error(streamed, 413)["code"] == "payload_too_large"
+    small = tenant.client.post("/graphql", json={"query": "{ me { email } }"}, headers=tenant.headers())
+    assert small.status_code == 200 and small.json()["data"]["me"]["email"], small.text
 
 
 def test_bad_query_parameter_is_400_naming_it(tenant: Tenant) -> None:
