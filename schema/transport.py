@@ -33,6 +33,16 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         self.writer = SocketWriter(socket.send_text, on_overflow=self._too_slow)
         self.shared: dict[str, tuple[Feed, Member]] = {}
 
+    async def handle_message(self, message: Message) -> None:
+        # Strawberry catches only a missing key: a frame that is not an object (`[1,2]`), or a field of
+        # the wrong type (a `payload` of 5), raised past it and dropped the socket without a close frame.
+        # The protocol closes a malformed message with 4400.
+        problem = frame_problem(message)
+        if problem:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
     async def send_message(self, message: Message) -> None:
         encoded = self.view.encode_json(message)
         self.writer.write(encoded if isinstance(encoded, str) else encoded.decode())
@@ -82,3 +92,39 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     def _account(self) -> str:
         actor = self.context.actor
         return actor.account_id if actor is not None else "?"
+
+
+# The fields graphql-transport-ws gives each message type, and the types they must have; None: optional.
+_OBJECT_OR_NONE = (dict, type(None))
+_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "connection_init": {"payload": _OBJECT_OR_NONE},
+    "ping": {"payload": _OBJECT_OR_NONE},
+    "pong": {"payload": _OBJECT_OR_NONE},
+    "subscribe": {"id": (str,), "payload": (dict,)},
+    "complete": {"id": (str,)},
+}
+_SUBSCRIBE_PAYLOAD: dict[str, tuple[type, ...]] = {
+    "query": (str,),
+    "variables": _OBJECT_OR_NONE,
+    "operationName": (str, type(None)),
+    "extensions": _OBJECT_OR_NONE,
+}
+
+
+def frame_problem(message: object) -> str | None:
+    """Why a decoded frame is not a well-formed graphql-transport-ws message (the close reason), or None.
+    An unknown type is left to Strawberry, which closes with 4400 naming it."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "a message must be a JSON object with a string `type`"
+    kind = message["type"]
+    wrong = _wrong_field(message, _FIELDS.get(kind, {}))
+    if wrong is None and kind == "subscribe":
+        wrong = _wrong_field(message["payload"], _SUBSCRIBE_PAYLOAD, "payload.")
+    return f"`{wrong}` of a {kind} message is missing or has the wrong type" if wrong else None
+
+
+def _wrong_field(fields: dict[str, Any], spec: dict[str, tuple[type, ...]], prefix: str = "") -> str | None:
+    # An absent optional field reads as None, which its types allow.
+    return next(
+        (prefix + name for name, types in spec.items() if not isinstance(fields.get(name), types)), None
+    )

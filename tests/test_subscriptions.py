@@ -495,6 +495,32 @@ def test_wrong_or_missing_credentials_close_the_socket_with_4403(gateway: Gatewa
         assert changed(sock.next())["id"] == created["id"]
 
 
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "[1, 2]",
+        "5",
+        '{"type": 5}',
+        '{"id": "1", "type": "subscribe", "payload": 5}',
+        '{"id": "1", "type": "subscribe", "payload": {"query": 5}}',
+        '{"id": "1", "type": "subscribe", "payload": {"query": "subscription { x }", "variables": [1]}}',
+        '{"id": 7, "type": "subscribe", "payload": {"query": "subscription { x }"}}',
+        '{"type": "complete", "id": null}',
+    ],
+)
+def test_a_malformed_message_closes_the_socket_with_4400(gateway: Gateway, plant: Tenant, frame: str) -> None:
+    """graphql-transport-ws: a message that is not what the protocol says closes with 4400 and a
+    reason; these raised past Strawberry's check and dropped the socket without a close frame."""
+    with acknowledged(gateway, {"apiKey": plant.api_key}) as sock:
+        sock.ws.send(frame)
+        assert sock.close_code(5.0) == 4400
+    # The gateway is unharmed: a well-formed subscription on a new socket works.
+    with acknowledged(gateway, {"apiKey": plant.api_key}) as sock:
+        sock.subscribe(ISSUE_CHANGED, {"since": 0})
+        created = new_issue(plant, "S1")
+        assert changed(sock.next())["id"] == created["id"]
+
+
 def test_an_access_code_authenticates_and_deleting_it_closes_its_sockets(
     gateway: Gateway, plant: Tenant
 ) -> None:
