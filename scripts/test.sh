@@ -36,15 +36,17 @@ if [ ! -x "$PYTHON" ]; then
 fi
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/andon-test.XXXXXX") || exit 1
+# Traversable (not listable) by others: Postgres runs as its own user in a folder below it.
+chmod 711 "$workdir"
 
 # Whatever happens (success, failure, Ctrl-C, kill), stop the runs and the servers and delete their
 # data.
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
-    local pid
+    local pid dir
     for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
     wait 2>/dev/null
-    services_stop "$workdir"
+    for dir in "$workdir"/services-*; do services_stop "$dir"; done
     rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -64,19 +66,29 @@ fi
 # A service left over in the caller's environment must not leak into this run: only what
 # start writes to env.sh counts.
 unset ANDON_TEST_PG_DSN ANDON_TEST_REDIS_URL ANDON_TEST_MQTT_URL
-services_start "$workdir" || exit 1
-# shellcheck source=/dev/null
-source "$workdir/env.sh"
-log "services: PG=${ANDON_TEST_PG_DSN:-unset} REDIS=${ANDON_TEST_REDIS_URL:-unset} MQTT=${ANDON_TEST_MQTT_URL:-unset}"
+requested=(${ANDON_TEST_BACKENDS:-sqlite postgres})
+# One set of servers per backend: the two runs go side by side, and a gateway of one subscribed to
+# every account's MQTT topics would count the other's messages (and share its Redis channel).
+for backend in "${requested[@]}"; do
+    mkdir -p "$workdir/services-$backend"
+    services_start "$workdir/services-$backend" || exit 1
+    # shellcheck source=/dev/null
+    (source "$workdir/services-$backend/env.sh"
+        log "services for $backend: PG=${ANDON_TEST_PG_DSN:-unset} REDIS=${ANDON_TEST_REDIS_URL:-unset} MQTT=${ANDON_TEST_MQTT_URL:-unset}")
+done
 
 # run_suite BACKEND PHASE ARGS...: one pytest process for one backend and phase, its output into
 # $workdir/PHASE-BACKEND.log, its exit code into .rc; coverage data and a JUnit report beside them.
 run_suite() {
     local backend=$1 phase=$2
     shift 2
-    COVERAGE_FILE="$workdir/.coverage.$phase-$backend" ANDON_TEST_BACKEND=$backend \
-        "$PYTHON" -m pytest --junitxml="$workdir/junit-$phase-$backend.xml" \
-        --cov --cov-report= --durations=10 -p no:cacheprovider "$@" >"$workdir/$phase-$backend.log" 2>&1
+    (
+        # shellcheck source=/dev/null
+        source "$workdir/services-$backend/env.sh"
+        COVERAGE_FILE="$workdir/.coverage.$phase-$backend" ANDON_TEST_BACKEND=$backend \
+            "$PYTHON" -m pytest --junitxml="$workdir/junit-$phase-$backend.xml" \
+            --cov --cov-report= --durations=10 -p no:cacheprovider "$@" >"$workdir/$phase-$backend.log" 2>&1
+    )
     echo $? >"$workdir/$phase-$backend.rc"
 }
 
@@ -95,8 +107,8 @@ report() {
 }
 
 backends=()
-for backend in ${ANDON_TEST_BACKENDS:-sqlite postgres}; do
-    if [ "$backend" = postgres ] && [ -z "${ANDON_TEST_PG_DSN:-}" ]; then
+for backend in "${requested[@]}"; do
+    if [ "$backend" = postgres ] && ! grep -q ANDON_TEST_PG_DSN "$workdir/services-postgres/env.sh"; then
         if in_ci; then
             # services_start already fails in CI without Postgres; this is a second guard.
             log "ERROR: ANDON_TEST_PG_DSN is unset (CI=true)"
