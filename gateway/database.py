@@ -14,27 +14,30 @@ from tortoise.migrations.executor import MigrationExecutor
 from models import APP_LABEL, MIGRATIONS_MODULE, MODEL_MODULES
 
 
+def _sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    if not database_url.startswith("sqlite://"):
+        return None
+    path = database_url.removeprefix("sqlite://")
+    return None if path == ":memory:" else Path(path)
+
+
 def sqlite_file_missing(database_url: str) -> bool:
     """True for a SQLite URL whose file does not exist (opening it would create an empty one)."""
-    if not database_url.startswith("sqlite://"):
-        return False
-    path = database_url.removeprefix("sqlite://")
-    return path != ":memory:" and not Path(path).exists()
+    file = _sqlite_file(database_url)
+    return file is not None and not file.exists()
 
 
 def sqlite_folder_problem(database_url: str) -> str | None:
     """Why a SQLite URL's file cannot be created, or None. Checked before Tortoise opens it: on a folder
     that does not exist its `execute_script` fails inside a lock it never releases, and the command hangs."""
-    if not database_url.startswith("sqlite://"):
+    file = _sqlite_file(database_url)
+    if file is None:
         return None
-    path = database_url.removeprefix("sqlite://")
-    if path == ":memory:":
-        return None
-    folder = Path(path).parent
-    if not folder.is_dir():
-        return f"the folder {folder} does not exist"
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} is not writable"
+    if not file.parent.is_dir():
+        return f"the folder {file.parent} does not exist"
+    if not os.access(file.parent, os.W_OK | os.X_OK):
+        return f"the folder {file.parent} is not writable"
     return None
 
 
