@@ -151,8 +151,10 @@ def test_escalation_reminders_repeat_until_acknowledged_once_per_number(
     tenant.ok(tenant.post("/api/admin/config", {"config": {"ESCALATION_REPEAT_MINUTES": REPEAT_MINUTES}}))
     issue_id = start_issue(tenant)
     tenant.ok(tenant.post(f"/api/issue/{issue_id}/event", {"type": "escalate"}))
+    # Only the latest due reminder is written (docs/notifications.md): a check that comes late, on a busy
+    # machine, skips numbers. So the wait is for a repeat (a number past the first), not for number 2.
     assert smtp_sink.wait(
-        lambda: any("reminder 2" in str(m["Subject"]) for m in smtp_sink.to(boss)), WITHIN_SECONDS
+        lambda: max(reminder_numbers(subjects(smtp_sink, boss)), default=0) >= 2, WITHIN_SECONDS
     ), subjects(smtp_sink, boss)
     tenant.ok(tenant.post(f"/api/issue/{issue_id}/event", {"type": "acknowledge"}))
     acknowledged = datetime.now(UTC)
@@ -175,6 +177,4 @@ def test_escalation_reminders_repeat_until_acknowledged_once_per_number(
     assert max(numbers) <= last_due, f"reminders went on after the acknowledgement: {received}"
     assert len(received) == len(set(received)), received  # each reminder number once
     assert [s for s in received if "reminder" not in s], received  # the escalation itself
-    # Only the latest due reminder is written (docs/notifications.md): a check that comes late, on a busy
-    # machine, skips a number. What holds: the one waited for came (and each number once, above).
-    assert 2 in numbers, received
+    assert max(numbers) >= 2, received  # the repeat waited for (and each number once, above)
