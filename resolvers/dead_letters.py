@@ -8,6 +8,7 @@ table its newest TOTAL_MAX, and each keeps the payload's first PAYLOAD_KEPT byte
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from models.timefmt import iso_ms
 from resolvers.actor import Actor
 from resolvers.signal_stats import DropKind
 from resolvers.views import View
+
+log = logging.getLogger(__name__)
 
 PAYLOAD_KEPT = 1024
 PER_ACCOUNT_MAX = 1000
@@ -56,13 +59,18 @@ class Rejected:
     ) -> Rejected:
         return cls(
             account_id,
-            topic[:120],
+            _storable(topic)[:120],
             reason,
-            detail[:DETAIL_CHARS],
+            _storable(detail)[:DETAIL_CHARS],
             received_at,
             payload[:PAYLOAD_KEPT],
             len(payload),
         )
+
+
+def _storable(text: str) -> str:
+    """Text any database column holds: NUL (which Postgres refuses) and unpaired surrogates escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 async def database_answers() -> bool:
@@ -95,11 +103,29 @@ async def record_dead_letters(letters: Sequence[Rejected]) -> int:
         if letter.account_id in existing
     ]
     if rows:
-        await DeadLetter.bulk_create(rows)
+        await _insert(rows)
         for account_id in sorted({str(a) for a in existing}):
             await _trim(DeadLetter.filter(account_id=account_id), PER_ACCOUNT_MAX)
         await _trim(DeadLetter.all(), TOTAL_MAX)
     return len(rows)
+
+
+async def _insert(rows: list[DeadLetter]) -> None:
+    """All at once; if that fails while the database answers, one by one, leaving out a row that cannot
+    be stored (it is counted and logged, never retried: a letter must not hold its message back)."""
+    try:
+        await DeadLetter.bulk_create(rows)
+        return
+    except Exception:
+        if not await database_answers():
+            raise
+    for row in rows:
+        try:
+            await row.save()
+        except Exception:
+            if not await database_answers():
+                raise
+            log.exception("dead letter of %s (%s) could not be stored", row.topic, row.reason)
 
 
 async def _trim(query: QuerySet[DeadLetter], keep: int) -> None:
