@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -24,24 +23,20 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
-import orjson
 from cachetools import TTLCache
-from pydantic import ValidationError
 
 from models.timefmt import utc_now
+from realtime.mqtt_messages import TOPIC, topic_names, validated
 from realtime.mqtt_reader import BulkReader
 from realtime.station_directory import StationDirectory
 from resolvers.dead_letters import Rejected, database_answers, record_dead_letters
 from resolvers.metrics import INGEST_LAG, MQTT_APPLIED, MQTT_DEAD_LETTERS, MQTT_RECEIVED
-from resolvers.signal_input import SignalIn, check_moment
 from resolvers.signal_stats import STATS, DropKind, SignalStats
 from resolvers.signals import Signal, apply_signals
 
 log = logging.getLogger(__name__)
 
-TOPIC = "busroot/v2/+/signals/+"
 SHARE_GROUP = "andon"
-_TOPIC_RE = re.compile(r"^busroot/v2/([a-z0-9][a-z0-9-]{0,39})/signals/([a-zA-Z0-9_-]{1,32})$")
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 # No message for this long while some wait: the broker is likely waiting for acknowledgements.
 IDLE_GAP_SECONDS = 0.05
@@ -397,10 +392,10 @@ class MqttIngest:
             topic = str(message.topic.value)
             raw = message.payload
             payload = bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw).encode()
-            match = _TOPIC_RE.match(topic)
-            if match is None:
+            named = topic_names(topic)
+            if named is None:
                 return reject("bad_topic", "not busroot/v2/{accountId}/signals/{stationCode}")
-            named_account, code = match.groups()
+            named_account, code = named
         except Exception as exc:  # never out of _receive: one message must not stop the others
             self._traceback("internal", topic, exc)
             return reject("internal", f"{type(exc).__name__}: {exc}")
@@ -418,33 +413,10 @@ class MqttIngest:
                 return reject("too_large", f"{len(payload)} bytes")
             if isinstance(station, str):
                 return reject(station, "not in this gateway's accounts")
-            signal = self._validated(named_account, station, payload)
+            signal = validated(named_account, station, payload)
         except Exception as exc:  # as above
             self._traceback("internal", topic, exc)
             return reject("internal", f"{type(exc).__name__}: {exc}")
         if isinstance(signal, tuple):
             return reject(*signal)
         return signal, reject("apply_failed", "")
-
-    @staticmethod
-    def _validated(account_id: str, station_id: int, payload: bytes) -> Signal | tuple[DropKind, str]:
-        """The signal, or why it is refused (drop kind, detail)."""
-        try:
-            decoded = orjson.loads(payload)
-        except orjson.JSONDecodeError as exc:
-            return "malformed", str(exc)
-        if not isinstance(decoded, dict):
-            return "malformed", "not a JSON object"
-        try:
-            data = SignalIn.model_validate(decoded)
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-            unknown = any(e["type"] == "extra_forbidden" for e in errors)
-            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
-            return ("unknown_key" if unknown else "wrong_type"), fields
-        now = utc_now()
-        at = data.moment(now)
-        problem = check_moment(at, now)
-        if problem:
-            return "bad_timestamp", f"timestamp {problem}"
-        return Signal(account_id, station_id, at, data)

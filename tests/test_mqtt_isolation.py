@@ -238,14 +238,14 @@ def test_a_message_whose_handling_raises_is_an_internal_dead_letter_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     add_station(tenant, "S1")
-    real = MqttIngest._validated
+    real = ingest_module.validated
 
     def fragile(account_id: str, station_id: int, payload: bytes) -> object:
         if b"boom" in payload:
             raise KeyError("boom")
         return real(account_id, station_id, payload)
 
-    monkeypatch.setattr(MqttIngest, "_validated", staticmethod(fragile))
+    monkeypatch.setattr(ingest_module, "validated", fragile)
     caplog.set_level(logging.ERROR, logger="realtime.mqtt_ingest")
     broker.publish(topic(tenant, "S1"), b'{"boom": 1}', b'{"boom": 2}', b'{"production_complete_good": 1}')
     assert poll(lambda: counts(tenant, "S1"), lambda c: c == (1, 0), timeout=WAIT_SECONDS) == (1, 0)
