@@ -9,6 +9,7 @@ by replacing `apply_signals` or `database_answers` where the ingestion looks the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -153,6 +154,7 @@ def test_while_the_database_does_not_answer_nothing_is_acknowledged_or_set_aside
     async def unreachable(signals: Sequence[Signal]) -> int:
         nonlocal failed
         failed += 1
+        await asyncio.sleep(0.3)  # a connection attempt timing out, shortened
         raise ConnectionError("database unreachable")
 
     async def down() -> bool:
@@ -161,6 +163,10 @@ def test_while_the_database_does_not_answer_nothing_is_acknowledged_or_set_aside
     monkeypatch.setattr(ingest_module, "apply_signals", unreachable)
     monkeypatch.setattr(ingest_module, "database_answers", down)
     broker.publish(topic(tenant, "S1"), *[b'{"production_complete_good": 1}'] * 3)
+    # Held while the batch is tried: the lag gauge reads its age.
+    assert (
+        poll(lambda: metric("andon_mqtt_ingest_lag_seconds"), lambda lag: lag > 0, timeout=WAIT_SECONDS) > 0
+    )
     # Refused, and delivered again after the reconnect (the batch is tried again): not acknowledged.
     assert poll(lambda: failed, lambda n: n >= 2, timeout=WAIT_SECONDS) >= 2
     assert metric("andon_mqtt_received_total") - received >= 6
