@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -47,8 +47,9 @@ DRAIN_MAX = 100
 # A message that fails alone is tried once more before it is set aside: a deadlock or a serialisation
 # failure against another instance's batch is not the message's fault.
 APPLY_ATTEMPTS = 2
-# A traceback is logged at most once a minute per reason and exception type (the counts go on).
-TRACEBACK_SECONDS = 60.0
+# A failure's log line (with its traceback) comes at most once a minute per kind and exception type;
+# the counters go on.
+LOG_AGAIN_SECONDS = 60.0
 
 
 class DatabaseDown(Exception):
@@ -95,7 +96,7 @@ class MqttIngest:
         self._rejected: list[tuple[Rejected, int]] = []
         # Wall-clock time the state left "ok" (or the ingestion started); None while it is "ok".
         self._unhealthy_since: float | None = time.time()
-        self._tracebacks: TTLCache[tuple[str, str], bool] = TTLCache(64, TRACEBACK_SECONDS)
+        self._logged: TTLCache[tuple[str, str], bool] = TTLCache(64, LOG_AGAIN_SECONDS)
         self._client: aiomqtt.Client | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -267,7 +268,7 @@ class MqttIngest:
         except Exception:
             # Not acknowledged: the broker delivers these again after a reconnect. Reconnect now.
             log.exception(
-                "MQTT: the database does not answer; %d messages stay unacknowledged",
+                "MQTT: applying or setting aside %d messages failed; they stay unacknowledged",
                 len(batch) + len(rejected),
             )
             if self._client is not None:
@@ -292,11 +293,10 @@ class MqttIngest:
         except Exception as exc:
             if not await database_answers():
                 raise DatabaseDown from exc
-            log.warning(
-                "MQTT: applying %d signals failed (%s); applying them one by one",
-                len(batch),
-                type(exc).__name__,
-            )
+            if self._first_in_a_minute("batch_failed", exc):
+                log.warning(
+                    "MQTT: a batch failed (%s: %s); applying it message by message", type(exc).__name__, exc
+                )
             return await self._one_by_one(batch)
         for held in batch:
             self._ack(held.mid)
@@ -314,14 +314,13 @@ class MqttIngest:
                         raise DatabaseDown from exc
                     if attempt + 1 < APPLY_ATTEMPTS:
                         continue
-                    letter = replace(held.letter, detail=f"{type(exc).__name__}: {exc}"[:300])
+                    letter = held.letter.because(f"{type(exc).__name__}: {exc}")
                     self._traceback("apply_failed", letter.topic, exc)
                     self._count(letter)
                     failed.append((letter, held.mid))
                 else:
-                    self._ack(
-                        held.mid
-                    )  # committed: acknowledged even if a later message finds the database down
+                    # Committed: acknowledged even if a later message finds the database down.
+                    self._ack(held.mid)
                     MQTT_APPLIED.inc()
                     break
         return failed
@@ -335,11 +334,17 @@ class MqttIngest:
         self.stats.drop(letter.reason, where, letter.detail)
         MQTT_DEAD_LETTERS.labels(letter.reason).inc()
 
+    def _first_in_a_minute(self, what: str, exc: BaseException) -> bool:
+        """Whether this kind of failure with this exception type was not logged in the last minute."""
+        key = (what, type(exc).__name__)
+        if key in self._logged:
+            return False
+        self._logged[key] = True
+        return True
+
     def _traceback(self, reason: str, topic: str, exc: BaseException) -> None:
         """The traceback of an unexpected failure, once a minute per reason and exception type."""
-        key = (reason, type(exc).__name__)
-        if key not in self._tracebacks:
-            self._tracebacks[key] = True
+        if self._first_in_a_minute(reason, exc):
             log.error("MQTT: %s for %s (set aside as a dead letter)", reason, topic[:120], exc_info=exc)
 
     def _reject(self, letter: Rejected, mid: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tortoise import connections
@@ -66,6 +66,10 @@ class Rejected:
             payload[:PAYLOAD_KEPT],
             len(payload),
         )
+
+    def because(self, detail: str) -> Rejected:
+        """The same message with another detail."""
+        return replace(self, detail=_storable(detail)[:DETAIL_CHARS])
 
 
 def _storable(text: str) -> str:
