@@ -35,7 +35,7 @@ MAX_LIMIT = 1000
 PROBE_SECONDS = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per message received, and a frozen __init__ is slow
 class Rejected:
     """A message set aside: where it came from, why, and its first bytes."""
 
@@ -74,6 +74,8 @@ class Rejected:
 
 def _storable(text: str) -> str:
     """Text any database column holds: NUL (which Postgres refuses) and unpaired surrogates escaped."""
+    if text.isascii() and "\x00" not in text:
+        return text  # the common case (every valid topic), without the round trip
     return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
