@@ -13,5 +13,6 @@ MODEL_MODULES = [
     "models.windows",
     "models.outbox",
     "models.signals",
+    "models.dead_letters",
 ]
 MIGRATIONS_MODULE = "models.migrations"

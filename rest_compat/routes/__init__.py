@@ -3,6 +3,7 @@
 from rest_compat.routes import (
     admin,
     catalog,
+    dead_letters,
     identity,
     issues,
     meta,
@@ -16,6 +17,7 @@ from rest_compat.routes import (
 __all__ = [
     "admin",
     "catalog",
+    "dead_letters",
     "identity",
     "issues",
     "meta",
