@@ -11,7 +11,8 @@ from models.timefmt import bounded_instant
 from resolvers.inputs import CauseCode, Code
 
 # A count per message (units since the last one) and a running total: generous, finite bounds.
-Increment = Annotated[int, Field(ge=0, le=1_000_000)]
+MAX_UNITS_PER_SIGNAL = 1_000_000
+Increment = Annotated[int, Field(ge=0, le=MAX_UNITS_PER_SIGNAL)]
 Total = Annotated[int, Field(ge=0, le=2**53)]
 Measure = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]

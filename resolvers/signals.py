@@ -18,7 +18,7 @@ from models.signals import StationState
 from models.tenancy import Sku
 from resolvers.bulk_sql import select_in
 from resolvers.changes import Change, publish
-from resolvers.signal_input import SignalIn
+from resolvers.signal_input import MAX_UNITS_PER_SIGNAL, SignalIn
 from resolvers.signal_stats import STATS
 from resolvers.state_rows import StateRow, read_states, write_states
 from resolvers.system_issues import end_issue, set_cause
@@ -184,10 +184,13 @@ async def _ideal_cycle_times(stations: dict[int, _Rules], states: dict[int, Stat
 
 
 def _running_total(previous: int | None, total: int) -> int:
-    """Units a running total adds: none for the first (a baseline), the total itself after a reset."""
+    """Units a running total adds: none for the first (a baseline), the total itself after a reset.
+    More than one signal may carry (MAX_UNITS_PER_SIGNAL) is no production but a replaced or garbled
+    counter: the new total is a fresh baseline. Counted, it would also overflow the window's count."""
     if previous is None:
         return 0
-    return total - previous if total >= previous else total
+    added = total - previous if total >= previous else total
+    return added if added <= MAX_UNITS_PER_SIGNAL else 0
 
 
 def _step(

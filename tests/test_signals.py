@@ -69,6 +69,24 @@ def test_increments_and_running_totals_land_in_the_minute(tenant: Tenant) -> Non
     assert window["windowStartAt"] == _iso(at.replace(second=0)).replace("Z", ".000Z")
 
 
+def test_a_running_total_that_jumps_by_more_than_a_signal_may_carry_is_a_new_baseline(tenant: Tenant) -> None:
+    """0 then 2**53 is a replaced or garbled counter, not 9e15 units: counted, it overflowed the
+    window's count on Postgres and failed the whole batch."""
+    _station(tenant)
+    at = _minute_ago()
+    body = [
+        {"stationCode": "S1", "production_count_good": 0, "timestamp": _iso(at)},
+        {"stationCode": "S1", "production_count_good": 2**53 - 10, "timestamp": _iso(at, 1)},
+        {"stationCode": "S1", "production_count_good": 2**53 - 6, "timestamp": _iso(at, 2)},
+        {"stationCode": "S1", "production_count_good": 1_000_000, "timestamp": _iso(at, 3)},
+        {"stationCode": "S1", "production_count_good": 2_000_000, "timestamp": _iso(at, 4)},
+    ]
+    assert tenant.ok(tenant.post("/api/signal", body))["accepted"] == 5
+    [window] = _windows(tenant)
+    # baseline 0; 2**53 - 10 a new baseline; +4; a reset to 1,000,000 counts it (at the bound); +1,000,000.
+    assert window["productionGoodCount"] == 4 + 1_000_000 + 1_000_000
+
+
 def test_epoch_ms_timestamps_and_batches_across_requests_merge(tenant: Tenant) -> None:
     _station(tenant)
     at = _minute_ago(3)
