@@ -8,10 +8,7 @@ detection job keeps failing are injected faults in the session's in-process gate
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +22,8 @@ import realtime.timers
 from tests.conftest import SYSTEM_KEY, new_tenant
 from tests.gateway_process import running_gateway
 from tests.helpers.mail import layout, start_issue, user
+from tests.helpers.servers import OwnServer, mosquitto, redis_server
 from tests.helpers.waiting import poll
-from tests.services import free_port, missing
 from tests.smtp_sink import SmtpSink
 
 # Longer than every threshold and probe cache used below (the session app's probes are cached 2 s, its
@@ -110,61 +107,10 @@ def test_a_lease_holder_whose_detection_job_stops_completing_is_degraded(
 # --------------------------------------------------------------------------------------------------
 
 
-class OwnServer:
-    """A throw-away server process of the test's own on a free port of 127.0.0.1, stoppable and
-    restartable on that port (an outage)."""
-
-    def __init__(self, argv: Callable[[int], list[str]], directory: Path) -> None:
-        self.port = free_port()
-        self._argv = argv(self.port)
-        self._log = directory / f"server-{self.port}.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen(
-                self._argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-        process = self._process
-
-        def listening() -> bool:
-            with socket.socket() as probe:
-                return probe.connect_ex(("127.0.0.1", self.port)) == 0
-
-        if not poll(listening, lambda up: up or process.poll() is not None, timeout=10):
-            pytest.fail(f"{self._argv[0]} did not listen on {self.port}: {self._log.read_text()}")
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            self._process.wait(10)
-        self._process = None
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin")
-    if not found:
-        missing(f"{name} is not installed: `make test` installs it (scripts/services.sh ensure_packages)")
-    return found
-
-
 @pytest.fixture
 def own_services(tmp_path: Path) -> Iterator[tuple[OwnServer, OwnServer]]:
     """A Redis and a Mosquitto of the test's own (stopping the session's would disturb other tests)."""
-    redis = OwnServer(
-        lambda port: [
-            *(_binary("redis-server"), "--port", str(port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", str(tmp_path)),
-        ],
-        tmp_path,
-    )
-
-    def mosquitto(port: int) -> list[str]:
-        config = tmp_path / "mosquitto.conf"
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n")
-        return [_binary("mosquitto"), "-c", str(config)]
-
-    broker = OwnServer(mosquitto, tmp_path)
+    redis, broker = redis_server(tmp_path), mosquitto(tmp_path)
     redis.start()
     broker.start()
     try:
