@@ -91,11 +91,17 @@ def test_serve_on_a_missing_sqlite_file_refuses_without_creating_it(tmp_path: Pa
 
 
 @pytest.mark.backend_independent  # its database is named in the test, whatever the backend
-def test_migrate_into_a_missing_folder_fails_at_once_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [("migrate",), ("serve",), ("apikey", "create", "--account", "a", "--email", "x@a.example.com")],
+)
+def test_a_command_on_a_missing_sqlite_folder_fails_at_once_with_one_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
     """`andon migrate` on a SQLite path whose folder does not exist hung inside Tortoise for good."""
     url = f"sqlite://{tmp_path / 'no-such-folder' / 'andon.db'}"
     started = time.monotonic()
-    result = run_andon(["migrate"], andon_env({"ANDON_DATABASE_URL": url, **QUIET}), tmp_path, timeout=30)
+    result = run_andon(command, andon_env({"ANDON_DATABASE_URL": url, **QUIET}), tmp_path, timeout=30)
     assert time.monotonic() - started < 10, describe(result)
     assert result.returncode != 0, describe(result)
     lines = result.stderr.strip().splitlines()
