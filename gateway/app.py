@@ -127,6 +127,7 @@ class IngestWatch:
         """Why ingestion counts as failing, or None (also None without ingestion)."""
         if self._ingest is None:
             return None
+        # Where the ingestion's own verdict (a health(now) of MqttIngest) would be asked instead.
         state = self._ingest.state
         if state == "ok":
             self._failing_since = None
