@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
@@ -20,7 +22,11 @@ from gateway import probes
 from gateway.body_limit import BodyLimit
 from gateway.database import tortoise_config
 from gateway.gc_tuning import tune_gc
+from gateway.health import Health
+from gateway.metrics_route import RequestMetrics, metrics_route
 from gateway.settings import Settings
+from models.outbox import OutboxMessage
+from models.timefmt import utc_now
 from notifications.mailer import build_mailer
 from notifications.scheduler import NotificationSchedule
 from notifications.sender import OutboxSender
@@ -35,6 +41,7 @@ from resolvers.authentication import Authenticator, FailureLimiter
 from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ingest_marks import forget_mark
+from resolvers.metrics import INGEST_LAG, OUTBOX_BACKLOG
 from resolvers.outbox_retention import prune_outbox
 from resolvers.read_cache import ReadCache, install_read_cache
 from rest_compat import responses
@@ -85,15 +92,65 @@ def _probes(settings: Settings, bus: Bus, ingest: MqttIngest | None) -> dict[str
         # The ingestion's own connection: its state is what matters, no extra probe connection needed.
         return ingest.state if ingest is not None else "disabled"
 
+    every = settings.health_probe_seconds
     return {
-        "database": probes.cached(probes.database, 2.0),
+        "database": probes.Watched(probes.cached(probes.database, every)),
         "bus": bus_state,
         "mqtt": ingest_state,
         # Without ANDON_SMTP_URL mail goes to the outbox folder: that folder is the mailer then.
-        "mailer": probes.cached(probes.smtp(settings.smtp_url))
-        if settings.smtp_url
-        else probes.cached(probes.outbox_folder(settings.outbox_dir)),
+        "mailer": probes.Watched(
+            probes.cached(probes.smtp(settings.smtp_url), every)
+            if settings.smtp_url
+            else probes.cached(probes.outbox_folder(settings.outbox_dir), every)
+        ),
     }
+
+
+class IngestWatch:
+    """Whether MQTT ingestion is failing or lagging past its thresholds, and its lag for /metrics.
+
+    Failing: its connection state has not been `ok` for ANDON_HEALTH_INGEST_FAILING_SECONDS (counted
+    from the first look that found it so). Lagging: its oldest received but unapplied message is older
+    than ANDON_HEALTH_INGEST_LAG_SECONDS. The one place that reads the ingestion's condition."""
+
+    def __init__(self, ingest: MqttIngest | None, *, failing_after: float, lag_after: float) -> None:
+        self._ingest = ingest
+        self._failing_after = failing_after
+        self._lag_after = lag_after
+        self._failing_since: float | None = None
+
+    def lag_seconds(self) -> float:
+        behind = self._ingest.behind_since() if self._ingest is not None else None
+        return max((utc_now() - behind).total_seconds(), 0.0) if behind is not None else 0.0
+
+    def problem(self) -> str | None:
+        """Why ingestion counts as failing, or None (also None without ingestion)."""
+        if self._ingest is None:
+            return None
+        # Where the ingestion's own verdict (a health(now) of MqttIngest) would be asked instead.
+        state = self._ingest.state
+        if state == "ok":
+            self._failing_since = None
+        else:
+            now = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = now
+            if now - self._failing_since >= self._failing_after:
+                return f"ingestion not connected for {now - self._failing_since:.0f} s ({state})"
+        lag = self.lag_seconds()
+        if lag > self._lag_after:
+            return f"ingestion {lag:.0f} s behind"
+        return None
+
+
+async def _collect_gauges(ingest: IngestWatch) -> None:
+    """The gauges read at scrape time rather than counted as things happen."""
+    INGEST_LAG.set(ingest.lag_seconds())
+    try:
+        # Unsent and not refused for good: the index on (sent_at, failed_at, …) keeps this cheap.
+        OUTBOX_BACKLOG.set(await OutboxMessage.filter(sent_at__isnull=True, failed_at__isnull=True).count())
+    except Exception as exc:  # the database may be down: the rest of the exposition still helps
+        log.warning("outbox backlog not read for /metrics: %s", exc)
 
 
 def _mqtt_ingest(settings: Settings) -> MqttIngest | None:
@@ -163,7 +220,23 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             app.state.authenticator = authenticator
             app.state.hub = hub
             app.state.sockets = sockets
+            ingest_watch = IngestWatch(
+                ingest,
+                failing_after=settings.health_ingest_failing_seconds,
+                lag_after=settings.health_ingest_lag_seconds,
+            )
             app.state.probes = _probes(settings, bus, ingest)
+            app.state.health = Health(
+                probes=app.state.probes,
+                bus=bus,
+                bus_configured=settings.redis_url is not None,
+                ingest_problem=ingest_watch.problem,
+                sender=sender,
+                mailer_failing_seconds=settings.health_mailer_failing_seconds,
+                lead=lead,
+                timer_interval=settings.timer_interval_seconds,
+            )
+            app.state.collect_gauges = lambda: _collect_gauges(ingest_watch)
             app.state.leadership = lead
             app.state.ingest = ingest
             try:
@@ -228,17 +301,22 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", graphql),
     ]
     routes += api_routes()
-    routes.append(
-        Route(
-            "/api/{rest:path}",
-            _not_found,
-            methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-        )
+    catch_all = Route(
+        "/api/{rest:path}",
+        _not_found,
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
     )
+    routes.append(catch_all)
+
+    async def collect() -> None:
+        await app.state.collect_gauges()
+
+    routes.append(metrics_route(settings.metrics_token, collect))
     app = Starlette(
         routes=routes,
         lifespan=_lifespan(settings),
         exception_handlers={HTTPException: _http_exception, Exception: _server_error},
+        middleware=[Middleware(RequestMetrics, unmatched=lambda route: route is catch_all)],
     )
     app.state.settings = settings
     app.state.graphql = graphql  # its shared subscription feeds are inspected by tests and benchmarks

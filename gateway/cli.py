@@ -43,30 +43,31 @@ def _settings() -> Settings:
     return settings
 
 
-def _migrate(settings: Settings) -> None:
-    from gateway.database import migrate, pending_migrations, sqlite_folder_problem
+def _require(settings: Settings, *needed: str) -> None:
+    """Stop with one line naming the setting when a service the command needs (and that is configured)
+    cannot be used: database, redis, mqtt, smtp (gateway/preflight.py)."""
+    from gateway.preflight import Unusable, check_services
 
-    problem = sqlite_folder_problem(settings.database_url)
-    if problem:
-        _fail(f"ANDON_DATABASE_URL={settings.database_url}: {problem}")
+    try:
+        asyncio.run(check_services(settings, needed))
+    except Unusable as exc:
+        _fail(str(exc))
+
+
+def _migrate(settings: Settings) -> None:
+    from gateway.database import migrate, pending_migrations
+    from gateway.preflight import safe_url
+
+    _require(settings, "database")
     try:
         pending = asyncio.run(pending_migrations(settings.database_url))
         asyncio.run(migrate(settings.database_url))
     except Exception as exc:  # any failure: one clear line and a non-zero exit
-        _fail(f"migration failed on {_safe_url(settings.database_url)}: {type(exc).__name__}: {exc}")
+        cause = " ".join(f"{type(exc).__name__}: {exc}".split())
+        _fail(f"ANDON_DATABASE_URL={safe_url(settings.database_url)}: migration failed: {cause}")
     typer.echo(
         f"applied {len(pending)} migration(s): {', '.join(pending)}" if pending else "database is up to date"
     )
-
-
-def _safe_url(url: str) -> str:
-    """The database URL without its password, for messages."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
 
 
 @app.command()
@@ -76,20 +77,26 @@ def migrate() -> None:
 
 
 def _serve(settings: Settings) -> None:
+    # Every configured service must answer now: a gateway that starts without them looks healthy to
+    # its supervisor while it cannot do its work. Checked before the application's (slow) imports.
+    _require(settings, "database", "redis", "mqtt", "smtp")
+
     import uvicorn
 
     from gateway.app import create_app
     from gateway.database import pending_migrations, sqlite_file_missing
+    from gateway.preflight import safe_url
     from gateway.server import GatewayServer
     from gateway.ws_protocol import GatewayWebSocketProtocol
 
     if sqlite_file_missing(settings.database_url):
-        _fail(f"no database at {settings.database_url}: run `andon migrate` first")
+        _fail(f"ANDON_DATABASE_URL={settings.database_url}: no database there: run `andon migrate` first")
 
     try:
         pending = asyncio.run(pending_migrations(settings.database_url))
     except Exception as exc:
-        _fail(f"cannot open the database {_safe_url(settings.database_url)}: {type(exc).__name__}: {exc}")
+        cause = " ".join(f"{type(exc).__name__}: {exc}".split())
+        _fail(f"ANDON_DATABASE_URL={safe_url(settings.database_url)}: cannot open the database: {cause}")
     if pending:
         _fail(f"the database is not migrated ({len(pending)} pending): run `andon migrate` first")
     config = uvicorn.Config(
@@ -107,7 +114,7 @@ def _serve(settings: Settings) -> None:
     server = GatewayServer(config)
     server.run()
     if not server.started:
-        _fail(f"could not start serving on {settings.host}:{settings.port}")
+        _fail(f"ANDON_HOST/ANDON_PORT: could not start serving on {settings.host}:{settings.port}")
 
 
 @app.command()
@@ -119,10 +126,12 @@ def serve() -> None:
 @app.command()
 def demo() -> None:
     """Migrate, create the demo account and serve it."""
+    settings = _settings()
+    _require(settings, "database", "redis", "mqtt", "smtp")  # before migrating: serving needs them all
+
     from gateway.demo import ensure_demo_account
     from gateway.scripting import database_session
 
-    settings = _settings()
     _migrate(settings)
 
     async def prepare() -> str:
@@ -202,6 +211,7 @@ def simulate(
     from gateway.simulator import simulate as run_simulation
 
     settings = _settings()
+    _require(settings, "mqtt")  # signals go over MQTT when it is set
     base = url or f"http://{settings.host}:{settings.port}"
     try:
         sent = asyncio.run(
@@ -238,6 +248,7 @@ def account_create(
     from resolvers.inputs import NewAccountIn
 
     settings = _settings()
+    _require(settings, "database")
     system = Actor(account_id=SYSTEM_ACCOUNT, role=Role.ADMIN, via="system")
 
     async def run() -> object:
@@ -273,6 +284,7 @@ def apikey_create(
     if key_role is not None and key_role not in {r.value for r in Role}:
         _fail(f"--key-role must be one of {', '.join(r.value for r in Role)}")
     settings = _settings()
+    _require(settings, "database")
 
     async def run() -> object:
         async with database_session(settings):
@@ -313,6 +325,7 @@ def send_daily_summary(
     except ValueError:
         _fail(f"--date must be a date like 2025-05-01, got {date!r}")
     settings = _settings()
+    _require(settings, "database", "smtp")  # it sends through ANDON_SMTP_URL itself when that is set
     now = utc_now()  # read once: the resend's key and the rows' due time are the same moment
     suffix = f":manual:{now.isoformat(timespec='seconds')}" if resend else ""
 

@@ -79,3 +79,24 @@ def disabled() -> Probe:
         return "disabled"
 
     return probe
+
+
+def failing(state: str) -> bool:
+    """Whether a probe's answer says the component does not work (`ok` and `disabled` are fine)."""
+    return state not in ("ok", "disabled")
+
+
+class Watched:
+    """A probe that remembers since when it has been failing (monotonic), for /api/health's thresholds."""
+
+    def __init__(self, probe: Probe) -> None:
+        self._probe = probe
+        self.failing_since: float | None = None
+
+    async def __call__(self) -> str:
+        state = await self._probe()
+        if not failing(state):
+            self.failing_since = None
+        elif self.failing_since is None:
+            self.failing_since = time.monotonic()
+        return state

@@ -91,6 +91,15 @@ class Settings(BaseSettings):
     # Sent and refused emails are deleted this many days after (0: kept for good); see docs/notifications.md.
     outbox_retention_days: Annotated[float, Field(ge=0, le=36_500)] = 90.0
 
+    # Operations (docs/operations.md). /metrics: a bearer token, or loopback clients only when unset.
+    metrics_token: str | None = None
+    # /api/health: how long one probe's answer is reused, and how long a component may fail before the
+    # instance reports itself degraded (503): a reconnect blip must not take it out of rotation.
+    health_probe_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    health_ingest_failing_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    health_ingest_lag_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    health_mailer_failing_seconds: Annotated[float, Field(ge=0, le=86_400)] = 180.0
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_level(cls, value: object) -> object:
@@ -138,6 +147,13 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters")
         return value or None
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str | None) -> str | None:
+        if value is not None and value != "" and len(value) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value or None
+
     @cached_property
     def origins(self) -> list[str]:
         return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
@@ -163,7 +179,6 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         name = "ANDON_" + str(error["loc"][0]).upper() if error["loc"] else "ANDON_*"
         raw = error.get("input")
-        shown = (
-            f" (got {raw!r})" if isinstance(raw, str | int | float) and name != "ANDON_SYSTEM_API_KEY" else ""
-        )
+        secret = name in {"ANDON_SYSTEM_API_KEY", "ANDON_METRICS_TOKEN"}
+        shown = f" (got {raw!r})" if isinstance(raw, str | int | float) and not secret else ""
         raise SettingsError(f"invalid {name}{shown}: {error['msg']}") from None

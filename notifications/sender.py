@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from models.timefmt import utc_now
 from notifications.compose import Composer
 from notifications.mailer import Mailer, PermanentRefusal
 from resolvers.changes import Change
+from resolvers.metrics import OUTBOX_FAILURES
 from resolvers.outbox_delivery import claim_due, record_failed, record_retry, record_sent, stamp_notified
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,9 @@ class OutboxSender:
         self._retry_max = retry_max_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Monotonic instant of the first of the consecutive failures to reach the mail server (connect
+        # or a broken connection), None once it takes emails again: /api/health reads it.
+        self.failing_since: float | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -85,15 +90,18 @@ class OutboxSender:
             await mailer.open()
         except Exception as exc:
             log.warning("mail server unreachable (%s); %d email(s) wait for a retry", exc, len(rows))
+            self._failed(len(rows))
             for row in rows:
                 await record_retry(row, error=f"connect: {exc}", now=utc_now(), max_delay=self._retry_max)
             return
+        self.failing_since = None  # reached and signed in: the server takes emails again
         sent: list[OutboxMessage] = []
         composer = Composer(utc_now())
         try:
             for index, row in enumerate(rows):
                 if not await self._send_one(mailer, composer, row):
                     # The connection is gone: the rest of the batch waits for the next attempt.
+                    self._failed(0)
                     for rest in rows[index + 1 :]:
                         await record_retry(
                             rest, error="connection lost", now=utc_now(), max_delay=self._retry_max
@@ -106,27 +114,36 @@ class OutboxSender:
         if sent:
             await stamp_notified(sent, now=utc_now())
 
+    def _failed(self, attempts: int) -> None:
+        OUTBOX_FAILURES.inc(attempts)
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+
     async def _send_one(self, mailer: Mailer, composer: Composer, row: OutboxMessage) -> bool:
         """Send one row and record the outcome; False when the connection broke (stop the batch)."""
         try:
             message = await composer.compose(row)
         except Exception as exc:
             log.exception("cannot build email %s (%s to %s)", row.id, row.kind, row.recipient)
+            OUTBOX_FAILURES.inc()
             await record_retry(row, error=f"compose: {exc}", now=utc_now(), max_delay=self._retry_max)
             return True
         try:
             await mailer.send(message, recipient=row.recipient, name=f"{row.id:08d}-{row.kind}")
         except PermanentRefusal as exc:
             log.warning("email %s to %s refused for good: %s", row.id, row.recipient, exc)
+            OUTBOX_FAILURES.inc()
             await record_failed(row, error=str(exc), now=utc_now())
             return True
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
             # A temporary refusal of this email (4xx): the connection is still good for the others.
             log.warning("email %s to %s deferred by the server (%s); will retry", row.id, row.recipient, exc)
+            OUTBOX_FAILURES.inc()
             await record_retry(row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
             return True
         except Exception as exc:
             log.warning("email %s to %s not sent (%s); will retry", row.id, row.recipient, exc)
+            OUTBOX_FAILURES.inc()
             await record_retry(row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
             return False
         row.sent_at = utc_now()

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from models.timefmt import utc_now
 from resolvers.leases import hold_lease, release_lease
+from resolvers.metrics import LEADER_JOB_LAST_RUN
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ class Leadership:
         self._renew = renew
         self._held_until = 0.0  # monotonic deadline up to which the lease is ours without asking
         self.leading = False
+        # Monotonic instants for /api/health: when this instance took the lease, and each job's last
+        # run that finished without an error (a job that keeps failing leaves its entry behind).
+        self.leading_since = 0.0
+        self.succeeded: dict[str, float] = {}
 
     async def tick(self, now: datetime) -> None:
         if not await self._hold(now):
@@ -52,6 +57,9 @@ class Leadership:
                 await job(now)
             except Exception:
                 log.exception("%s failed; retrying next tick", name)
+            else:
+                self.succeeded[name] = time.monotonic()
+                LEADER_JOB_LAST_RUN.labels(job=name).set(time.time())
             took = time.monotonic() - started
             if took >= SLOW_JOB_SECONDS:  # the jobs after it in the tick waited as long
                 log.warning("%s took %.2f s", name, took)
@@ -61,12 +69,21 @@ class Leadership:
             return True
         started = time.monotonic()
         held = await hold_lease(name=LEASE_NAME, holder=self.holder, now=now, ttl=self._ttl)
+        if held and not self.leading:
+            self.leading_since = started
         if held != self.leading:
             log.info("%s the %s lease (%s)", "took" if held else "lost", LEASE_NAME, self.holder)
         self.leading = held
         # Renew well before expiry: the deadline counts from before the round trip.
         self._held_until = started + self._renew if held else 0.0
         return held
+
+    def stale_since(self, name: str) -> float | None:
+        """Monotonic instant since which job `name` has not succeeded while this instance leads
+        (None on a standby instance)."""
+        if not self.leading:
+            return None
+        return max(self.succeeded.get(name, self.leading_since), self.leading_since)
 
     async def resign(self) -> None:
         if self.leading:

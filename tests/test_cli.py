@@ -91,11 +91,17 @@ def test_serve_on_a_missing_sqlite_file_refuses_without_creating_it(tmp_path: Pa
 
 
 @pytest.mark.backend_independent  # its database is named in the test, whatever the backend
-def test_migrate_into_a_missing_folder_fails_at_once_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [("migrate",), ("serve",), ("apikey", "create", "--account", "a", "--email", "x@a.example.com")],
+)
+def test_a_command_on_a_missing_sqlite_folder_fails_at_once_with_one_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
     """`andon migrate` on a SQLite path whose folder does not exist hung inside Tortoise for good."""
     url = f"sqlite://{tmp_path / 'no-such-folder' / 'andon.db'}"
     started = time.monotonic()
-    result = run_andon(["migrate"], andon_env({"ANDON_DATABASE_URL": url, **QUIET}), tmp_path, timeout=30)
+    result = run_andon(command, andon_env({"ANDON_DATABASE_URL": url, **QUIET}), tmp_path, timeout=30)
     assert time.monotonic() - started < 10, describe(result)
     assert result.returncode != 0, describe(result)
     lines = result.stderr.strip().splitlines()
@@ -233,3 +239,52 @@ def test_demo_prints_a_key_that_lists_eight_stations_and_rotates_it_on_restart(t
     second = _run_demo_once(tmp_path, first)
     assert second != first
     assert (tmp_path / "andon.db").is_file()
+
+
+# Each command with a setting it needs pointing at a port where nothing listens: refused in seconds with
+# one line naming the setting (gateway/preflight.py), never a hang, a retry loop or a traceback.
+UNREACHABLE = [
+    (("serve",), "ANDON_DATABASE_URL", "postgres://andon:s3cret@127.0.0.1:{port}/andon"),
+    (("serve",), "ANDON_REDIS_URL", "redis://127.0.0.1:{port}/0"),
+    (("serve",), "ANDON_MQTT_URL", "mqtt://127.0.0.1:{port}"),
+    (("serve",), "ANDON_SMTP_URL", "smtp://127.0.0.1:{port}"),
+    (("demo",), "ANDON_REDIS_URL", "redis://127.0.0.1:{port}/0"),
+    (
+        ("account", "create", "--domain", "a.example.com", "--plant-name", "P"),
+        "ANDON_DATABASE_URL",
+        "postgres://andon:s3cret@127.0.0.1:{port}/andon",
+    ),
+    (
+        ("send-daily-summary", "--account", "a", "--date", "2025-05-01"),
+        "ANDON_SMTP_URL",
+        "smtp://127.0.0.1:{port}",
+    ),
+    (("simulate", "--api-key", "k", "--duration", "1"), "ANDON_MQTT_URL", "mqtt://127.0.0.1:{port}"),
+]
+FAIL_FAST_SECONDS = 10.0
+
+
+@pytest.mark.backend_independent  # refused before any database is used
+@pytest.mark.parametrize(
+    ("command", "variable", "url"), UNREACHABLE, ids=[f"{c[0]}-{v}" for c, v, _ in UNREACHABLE]
+)
+def test_a_command_given_an_unreachable_service_fails_fast_with_one_line_naming_the_setting(
+    tmp_path: Path, command: tuple[str, ...], variable: str, url: str
+) -> None:
+    env = andon_env(
+        {
+            "ANDON_DATABASE_URL": f"sqlite://{tmp_path / 'andon.db'}",
+            "ANDON_PORT": str(free_port()),
+            variable: url.format(port=free_port()),
+            **QUIET,
+        }
+    )
+    started = time.monotonic()
+    result = run_andon(command, env, tmp_path, timeout=30)
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0, describe(result)
+    assert elapsed < FAIL_FAST_SECONDS, f"took {elapsed:.1f} s\n{describe(result)}"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, describe(result)
+    assert lines[0].startswith(f"andon: {variable}=") and "cannot connect" in lines[0], lines
+    assert "s3cret" not in lines[0], "the password is shown"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.responses import Response
 
 from resolvers.signal_stats import STATS
@@ -21,11 +19,14 @@ from rest_compat.responses import JSON
     envelope="raw",
 )
 async def get_health(call: Call) -> Response:
-    probes = call.request.app.state.probes
-    values = await asyncio.gather(*(probe() for probe in probes.values()))
-    state = dict(zip(probes, values, strict=True))
-    healthy = state.get("database") == "ok"
+    # The gateway's health report (gateway/health.py): every component's state, and the reasons the
+    # instance is degraded (none when healthy).
+    state, reasons = await call.request.app.state.health.report()
+    healthy = not reasons
     body: dict[str, object] = {"status": "ok" if healthy else "degraded", **state}
+    if reasons:
+        body["reason"] = "; ".join(reasons)
+        body["reasons"] = reasons
     # Signal counters of this instance (dropped by kind) and whether it runs the clock-driven work.
     lead = getattr(call.request.app.state, "leadership", None)
     body["signals"] = {**STATS.snapshot(), "timers": "leader" if lead and lead.leading else "standby"}
