@@ -26,7 +26,6 @@ from gateway.health import Health
 from gateway.metrics_route import RequestMetrics, metrics_route
 from gateway.settings import Settings
 from models.outbox import OutboxMessage
-from models.timefmt import utc_now
 from notifications.mailer import build_mailer
 from notifications.scheduler import NotificationSchedule
 from notifications.sender import OutboxSender
@@ -106,46 +105,9 @@ def _probes(settings: Settings, bus: Bus, ingest: MqttIngest | None) -> dict[str
     }
 
 
-class IngestWatch:
-    """Whether MQTT ingestion is failing or lagging past its thresholds, and its lag for /metrics.
-
-    Failing: its connection state has not been `ok` for ANDON_HEALTH_INGEST_FAILING_SECONDS (counted
-    from the first look that found it so). Lagging: its oldest received but unapplied message is older
-    than ANDON_HEALTH_INGEST_LAG_SECONDS. The one place that reads the ingestion's condition."""
-
-    def __init__(self, ingest: MqttIngest | None, *, failing_after: float, lag_after: float) -> None:
-        self._ingest = ingest
-        self._failing_after = failing_after
-        self._lag_after = lag_after
-        self._failing_since: float | None = None
-
-    def lag_seconds(self) -> float:
-        behind = self._ingest.behind_since() if self._ingest is not None else None
-        return max((utc_now() - behind).total_seconds(), 0.0) if behind is not None else 0.0
-
-    def problem(self) -> str | None:
-        """Why ingestion counts as failing, or None (also None without ingestion)."""
-        if self._ingest is None:
-            return None
-        # Where the ingestion's own verdict (a health(now) of MqttIngest) would be asked instead.
-        state = self._ingest.state
-        if state == "ok":
-            self._failing_since = None
-        else:
-            now = time.monotonic()
-            if self._failing_since is None:
-                self._failing_since = now
-            if now - self._failing_since >= self._failing_after:
-                return f"ingestion not connected for {now - self._failing_since:.0f} s ({state})"
-        lag = self.lag_seconds()
-        if lag > self._lag_after:
-            return f"ingestion {lag:.0f} s behind"
-        return None
-
-
-async def _collect_gauges(ingest: IngestWatch) -> None:
+async def _collect_gauges(ingest: MqttIngest | None) -> None:
     """The gauges read at scrape time rather than counted as things happen."""
-    INGEST_LAG.set(ingest.lag_seconds())
+    INGEST_LAG.set(ingest.lag_seconds(time.time()) if ingest is not None else 0.0)
     try:
         # Unsent and not refused for good: the index on (sent_at, failed_at, …) keeps this cheap.
         OUTBOX_BACKLOG.set(await OutboxMessage.filter(sent_at__isnull=True, failed_at__isnull=True).count())
@@ -164,6 +126,8 @@ def _mqtt_ingest(settings: Settings) -> MqttIngest | None:
             flush_seconds=settings.mqtt_flush_seconds,
             batch_max=settings.mqtt_batch_max,
             max_payload_bytes=settings.mqtt_max_payload_bytes,
+            unhealthy_after_seconds=settings.health_ingest_failing_seconds,
+            lag_limit_seconds=settings.health_ingest_lag_seconds,
         )
     )
 
@@ -220,23 +184,19 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]  # Starlette'
             app.state.authenticator = authenticator
             app.state.hub = hub
             app.state.sockets = sockets
-            ingest_watch = IngestWatch(
-                ingest,
-                failing_after=settings.health_ingest_failing_seconds,
-                lag_after=settings.health_ingest_lag_seconds,
-            )
             app.state.probes = _probes(settings, bus, ingest)
             app.state.health = Health(
                 probes=app.state.probes,
                 bus=bus,
                 bus_configured=settings.redis_url is not None,
-                ingest_problem=ingest_watch.problem,
+                # The ingestion's own verdict: it knows when its connection went down.
+                ingest_problem=(lambda: ingest.health(time.time())) if ingest is not None else (lambda: None),
                 sender=sender,
                 mailer_failing_seconds=settings.health_mailer_failing_seconds,
                 lead=lead,
                 timer_interval=settings.timer_interval_seconds,
             )
-            app.state.collect_gauges = lambda: _collect_gauges(ingest_watch)
+            app.state.collect_gauges = lambda: _collect_gauges(ingest)
             app.state.leadership = lead
             app.state.ingest = ingest
             try:

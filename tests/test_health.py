@@ -9,7 +9,6 @@ detection job keeps failing are injected faults in the session's in-process gate
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from starlette.testclient import TestClient
 
 import gateway.probes
 import realtime.timers
-from gateway.app import IngestWatch
 from tests.conftest import SYSTEM_KEY, new_tenant
 from tests.gateway_process import running_gateway
 from tests.helpers.mail import layout, start_issue, user
@@ -204,34 +202,3 @@ def test_an_smtp_outage_degrades_health_and_shows_in_the_outbox_metrics_on_loopb
             assert drained[BACKLOG] == 0, drained
     finally:
         sink.stop()
-
-
-class _Ingestion:
-    """Stands for MqttIngest where its condition cannot be caused at will: a lag of minutes."""
-
-    def __init__(self) -> None:
-        self.state = "ok"
-        self.behind: datetime | None = None
-
-    def behind_since(self) -> datetime | None:
-        return self.behind
-
-
-@pytest.mark.backend_independent  # no database
-def test_ingestion_counts_as_failing_past_its_thresholds_only() -> None:
-    ingestion = _Ingestion()
-    lagging = IngestWatch(ingestion, failing_after=0, lag_after=60)  # type: ignore[arg-type]  # see _Ingestion
-    patient = IngestWatch(ingestion, failing_after=3600, lag_after=60)  # type: ignore[arg-type]
-    assert lagging.problem() is None and lagging.lag_seconds() == 0.0
-
-    ingestion.behind = datetime.now(UTC) - timedelta(seconds=30)
-    assert lagging.problem() is None  # behind, within the threshold
-    assert 30 <= lagging.lag_seconds() < 40
-    ingestion.behind = datetime.now(UTC) - timedelta(seconds=90)
-    assert (lagging.problem() or "").startswith("ingestion 9")
-
-    ingestion.behind, ingestion.state = None, "error: [Errno 111] Connection refused"
-    assert "Connection refused" in (lagging.problem() or "")
-    assert patient.problem() is None  # down, but not for an hour yet
-    ingestion.state = "ok"
-    assert lagging.problem() is None and patient.problem() is None
