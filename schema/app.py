@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import strawberry
@@ -15,7 +16,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
@@ -25,11 +25,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.authentication import Authenticator
 from resolvers.errors import DomainError
+from resolvers.metrics import GRAPHQL_OPERATIONS
 from rest_compat.auth import client_address, presented_credentials
 from schema.context import Context
-from schema.documents import OneOperationNamed
+from schema.documents import OneOperationNamed, ReportingParserCache
 from schema.downtime import DowntimeQuery
+from schema.counting import OperationCounter
 from schema.errors import DomainErrors
+from schema.limits import OperationLimits
 from schema.mutations import CauseMutation, IssueMutation
 from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
@@ -80,11 +83,13 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
-            lambda: ParserCache(maxsize=256),
+            lambda: ReportingParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             OneOperationNamed,
+            OperationLimits,
+            OperationCounter,
             DomainErrors,
         ],
     )
@@ -116,14 +121,28 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if context.actor is None:
             return await super().run(request, context, root_value)
 
+        executed = False
+
         async def execute() -> tuple[object, bool]:
+            nonlocal executed
+            executed = True
             response = await super(GatewayGraphQL, self).run(request, context, root_value)
             ok = response.status_code == 200 and b'"errors"' not in response.body
             return (response.status_code, bytes(response.body), response.media_type), ok and context.cacheable
 
         answer: tuple[int, bytes, str | None] = await cached_answer(context.actor, body, execute)  # type: ignore[assignment]
+        if not executed:  # answered from the cache: only queries are kept
+            GRAPHQL_OPERATIONS.labels(type="query", transport="http").inc()
         status, content, media_type = answer
         return Response(content, status_code=status, media_type=media_type)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested deeper than the decoder's recursion allows is malformed input like any other:
+        HTTP 400 for a request body or query parameter, close 4400 for a websocket frame."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         key, code = presented_credentials(request)
