@@ -13,6 +13,7 @@ class OperationCounter(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         # Reached only by operations that passed parsing, validation and the limits.
         context = self.execution_context
-        transport = "ws" if getattr(context.context, "websocket", None) is not None else "http"
+        # Websocket contexts, and the shared feeds' contexts serving them, carry the live-change hub.
+        transport = "ws" if getattr(context.context, "hub", None) is not None else "http"
         GRAPHQL_OPERATIONS.labels(type=context.operation_type.value, transport=transport).inc()
         yield

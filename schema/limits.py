@@ -257,10 +257,9 @@ class OperationLimits(SchemaExtension):
         if document is not None and context.pre_execution_errors is not None and not context.pre_execution_errors:
             operation = _operation(document, context._provided_operation_name)
             if operation is not None:
-                websocket = getattr(context.context, "websocket", None)
-                problems = operation_problems(
-                    self._schema(), document, operation, context.variables, websocket is not None
-                )
+                # The live-change hub: websocket contexts (and shared feeds' contexts) have one.
+                live = getattr(context.context, "hub", None) is not None
+                problems = operation_problems(self._schema(), document, operation, context.variables, live)
                 if problems:
                     context.pre_execution_errors = problems
         yield
