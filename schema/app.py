@@ -28,9 +28,9 @@ from resolvers.errors import DomainError
 from resolvers.metrics import GRAPHQL_OPERATIONS
 from rest_compat.auth import client_address, presented_credentials
 from schema.context import Context
+from schema.counting import OperationCounter
 from schema.documents import OneOperationNamed, ReportingParserCache
 from schema.downtime import DowntimeQuery
-from schema.counting import OperationCounter
 from schema.errors import DomainErrors
 from schema.limits import OperationLimits
 from schema.mutations import CauseMutation, IssueMutation

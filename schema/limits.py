@@ -36,7 +36,7 @@ from graphql import (
     get_named_type,
     get_nullable_type,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from models.codes import CAUSE_CODE_MAX, CODE_MAX
@@ -147,7 +147,7 @@ class _Pricer:
     """Walks one operation once; fragments are priced once each (their cost does not depend on where
     they are spread), so a document that spreads a fragment many times is priced in linear time."""
 
-    def __init__(self, schema: Any, fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any]):
+    def __init__(self, schema: Any, fragments: dict[str, FragmentDefinitionNode], variables: VariableValues):
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
@@ -161,7 +161,9 @@ class _Pricer:
             elif isinstance(selection, (FieldNode, FragmentSpreadNode)):
                 yield selection
 
-    def cost(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType, root: bool = False) -> int:
+    def cost(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType, root: bool = False
+    ) -> int:
         if selection_set is None or not isinstance(parent, GraphQLObjectType):
             return 0
         total = 0
@@ -209,7 +211,11 @@ class _Pricer:
 
 
 def operation_problems(
-    schema: Any, document: Any, operation: OperationDefinitionNode, raw_variables: object, over_websocket: bool
+    schema: Any,
+    document: Any,
+    operation: OperationDefinitionNode,
+    raw_variables: object,
+    over_websocket: bool,
 ) -> list[GraphQLError]:
     """The typed errors that refuse `operation` before it runs (empty when it may run)."""
     if operation.operation == OperationType.SUBSCRIPTION and not over_websocket:
@@ -254,7 +260,11 @@ class OperationLimits(SchemaExtension):
         # and `pre_execution_errors` is a list; errors set after the yield would come too late.
         context = self.execution_context
         document = context.graphql_document
-        if document is not None and context.pre_execution_errors is not None and not context.pre_execution_errors:
+        if (
+            document is not None
+            and context.pre_execution_errors is not None
+            and not context.pre_execution_errors
+        ):
             operation = _operation(document, context._provided_operation_name)
             if operation is not None:
                 # The live-change hub: websocket contexts (and shared feeds' contexts) have one.

@@ -22,7 +22,7 @@ from tests.helpers.waiting import poll
 LONG_CODE = "S" * 33
 # The budget of schema/limits.py.
 MAX_COST = 100_000
-COSTLY = "a{i}: downtimeAnalysis(plantCode: $plant, rangeCode: \"last-30-days\", aggregateWindow: \"hour\") {{ range {{ duration }} }}"
+COSTLY = 'a{i}: downtimeAnalysis(plantCode: $plant, rangeCode: "last-30-days", aggregateWindow: "hour") {{ range {{ duration }} }}'
 
 
 @pytest.fixture
@@ -95,7 +95,9 @@ CODE_FIELDS = [
 
 
 @pytest.mark.parametrize("field", CODE_FIELDS)
-def test_a_code_longer_than_its_column_is_bad_user_input(tenant: Tenant, field: str, no_error_logs: None) -> None:
+def test_a_code_longer_than_its_column_is_bad_user_input(
+    tenant: Tenant, field: str, no_error_logs: None
+) -> None:
     response = gql(tenant.client, "query { " + field.format(c=LONG_CODE) + " }", headers=tenant.headers())
     error = error_of(response)
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
@@ -105,7 +107,9 @@ def test_a_code_longer_than_its_column_is_bad_user_input(tenant: Tenant, field: 
 def test_a_cause_code_may_be_longer_than_a_station_code_but_not_than_its_column(tenant: Tenant) -> None:
     ok = gql(tenant.client, 'query { causes(codes: ["%s"]) { code } }' % ("c" * 50), headers=tenant.headers())
     assert code_of(ok) == "not_found"
-    long = gql(tenant.client, 'query { causes(codes: ["%s"]) { code } }' % ("c" * 51), headers=tenant.headers())
+    long = gql(
+        tenant.client, 'query { causes(codes: ["%s"]) { code } }' % ("c" * 51), headers=tenant.headers()
+    )
     assert code_of(long) == "BAD_USER_INPUT"
 
 
@@ -141,15 +145,21 @@ def costly(count: int) -> str:
     return "query Costly($plant: String!) { " + " ".join(COSTLY.format(i=i) for i in range(count)) + " }"
 
 
-def test_thirty_month_long_hourly_analyses_are_refused_before_running(tenant: Tenant, no_error_logs: None) -> None:
-    before = REGISTRY.get_sample_value("andon_graphql_operations_total", {"type": "query", "transport": "http"})
+def test_thirty_month_long_hourly_analyses_are_refused_before_running(
+    tenant: Tenant, no_error_logs: None
+) -> None:
+    before = REGISTRY.get_sample_value(
+        "andon_graphql_operations_total", {"type": "query", "transport": "http"}
+    )
     response = gql(tenant.client, costly(30), {"plant": tenant.plant_code}, headers=tenant.headers())
     body = response.json()
     assert body["data"] is None, body
     error = body["errors"][0]
     assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert error["extensions"]["budget"] == MAX_COST and error["extensions"]["cost"] > MAX_COST
-    after = REGISTRY.get_sample_value("andon_graphql_operations_total", {"type": "query", "transport": "http"})
+    after = REGISTRY.get_sample_value(
+        "andon_graphql_operations_total", {"type": "query", "transport": "http"}
+    )
     assert after == before, "a refused operation does not run"
     # One such analysis is within the budget.
     data = data_of(gql(tenant.client, costly(1), {"plant": tenant.plant_code}, headers=tenant.headers()))
@@ -159,9 +169,14 @@ def test_thirty_month_long_hourly_analyses_are_refused_before_running(tenant: Te
 def test_an_issue_page_is_priced_by_its_size(tenant: Tenant) -> None:
     events = "query { issues(first: %d) { nodes { id events { id } station { code } } } }"
     assert data_of(gql(tenant.client, events % 1000, headers=tenant.headers()))["issues"]["nodes"] == []
-    aliased = "query { " + " ".join(
-        f"p{i}: issues(first: 1000) {{ nodes {{ id events {{ id }} causeBreadcrumb {{ code }} }} }}" for i in range(5)
-    ) + " }"
+    aliased = (
+        "query { "
+        + " ".join(
+            f"p{i}: issues(first: 1000) {{ nodes {{ id events {{ id }} causeBreadcrumb {{ code }} }} }}"
+            for i in range(5)
+        )
+        + " }"
+    )
     assert code_of(gql(tenant.client, aliased, headers=tenant.headers())) == "QUERY_TOO_COSTLY"
 
 
@@ -196,9 +211,13 @@ def test_a_deeply_nested_frame_closes_the_socket_with_4400_and_a_reason(tenant: 
     [
         ("subscription { issueChanged( { id } }", {}, "GRAPHQL_VALIDATION_FAILED"),
         ("subscription { issueChanged { noSuchField } }", {}, "GRAPHQL_VALIDATION_FAILED"),
-        ('subscription { issueChanged(stationCodes: ["%s"]) { id } }' % LONG_CODE, {}, "BAD_USER_INPUT"),
-        ('subscription { ongoingIssues(plantCode: "%s") { id } }' % LONG_CODE, {}, "BAD_USER_INPUT"),
-        ('subscription { stationStatusChanged(stationCodes: ["%s"]) { status } }' % LONG_CODE, {}, "BAD_USER_INPUT"),
+        (f'subscription {{ issueChanged(stationCodes: ["{LONG_CODE}"]) {{ id }} }}', {}, "BAD_USER_INPUT"),
+        (f'subscription {{ ongoingIssues(plantCode: "{LONG_CODE}") {{ id }} }}', {}, "BAD_USER_INPUT"),
+        (
+            f'subscription {{ stationStatusChanged(stationCodes: ["{LONG_CODE}"]) {{ status }} }}',
+            {},
+            "BAD_USER_INPUT",
+        ),
         ('subscription { issueChanged(since: "abc") { id } }', {}, "BAD_USER_INPUT"),
         ("subscription S($s: Long) { issueChanged(since: $s) { id } }", {"s": 10**30}, "BAD_USER_INPUT"),
         ("subscription S($s: Long) { issueChanged(since: $s) { id } }", {"s": "12x"}, "BAD_USER_INPUT"),
@@ -213,7 +232,9 @@ def test_a_subscription_whose_document_fails_gets_an_error_message(
         assert message["type"] == "error" and message["id"] == "1", message
         assert message["payload"][0]["extensions"]["code"] == code, message
         # The socket stays usable.
-        ws.send_json({"id": "2", "type": "subscribe", "payload": {"query": "subscription { issueChanged { id } }"}})
+        ws.send_json(
+            {"id": "2", "type": "subscribe", "payload": {"query": "subscription { issueChanged { id } }"}}
+        )
         ws.send_json({"id": "2", "type": "complete"})
 
 
@@ -231,7 +252,7 @@ def test_operations_errors_sockets_and_frames_are_counted(tenant: Tenant) -> Non
     assert value("andon_graphql_operations_total", queries) == before + 1
 
     bad = value("andon_graphql_errors_total", {"code": "BAD_USER_INPUT"})
-    gql(tenant.client, 'query { station(code: "%s") { code } }' % LONG_CODE, headers=tenant.headers())
+    gql(tenant.client, f'query {{ station(code: "{LONG_CODE}") {{ code }} }}', headers=tenant.headers())
     assert value("andon_graphql_errors_total", {"code": "BAD_USER_INPUT"}) == bad + 1
 
     sockets = value("andon_websockets_open")
@@ -240,7 +261,9 @@ def test_operations_errors_sockets_and_frames_are_counted(tenant: Tenant) -> Non
     started = value("andon_graphql_operations_total", subscriptions)
     with socket(tenant) as ws:
         assert value("andon_websockets_open") == sockets + 1
-        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": "subscription { issueChanged { id } }"}})
+        ws.send_json(
+            {"id": "1", "type": "subscribe", "payload": {"query": "subscription { issueChanged { id } }"}}
+        )
         ws.send_json({"id": "x", "type": "subscribe", "payload": {"query": "subscription { nope }"}})
         assert next_message(ws)["type"] == "error"  # the invalid one; the valid one runs meanwhile
         assert value("andon_subscriptions_active") >= 1
