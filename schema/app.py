@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -143,6 +144,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
             return json.loads(data)
         except RecursionError:
             raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request (body, or a `variables` or `extensions` parameter) is a JSON object, or a list
+        for a batch: Strawberry read any other JSON value as an object and failed with a 500."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, (dict, list)):
+            raise HTTPException(400, "A GraphQL request must be a JSON object")
+        return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         key, code = presented_credentials(request)

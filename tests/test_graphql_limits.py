@@ -61,6 +61,16 @@ def test_variables_nested_five_thousand_deep_are_a_400_not_a_500(tenant: Tenant,
     assert code_of(response) == "BAD_USER_INPUT" and "nested" in error_of(response)["message"]
 
 
+@pytest.mark.parametrize("body", ["5", "null", '"query"', "true"])
+def test_a_body_that_is_json_but_not_an_object_is_a_400(
+    tenant: Tenant, body: str, no_error_logs: None
+) -> None:
+    headers = {**tenant.headers(), "content-type": "application/json"}
+    response = tenant.client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "JSON object" in response.text
+
+
 def test_a_list_argument_longer_than_a_page_is_refused(tenant: Tenant) -> None:
     query = "query Q($x: [String!]) { stations(stationCodes: $x) { code } }"
     response = gql(tenant.client, query, {"x": ["S1"] * 1001}, headers=tenant.headers())
@@ -198,11 +208,21 @@ def next_message(ws: Any) -> dict[str, Any]:
             return message
 
 
-def test_a_deeply_nested_frame_closes_the_socket_with_4400_and_a_reason(tenant: Tenant) -> None:
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"type": "ping", "payload": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "[1, 2]",
+        '{"id": "1", "type": "subscribe", "payload": 5}',
+    ],
+    ids=["deep-array", "deep-payload", "array", "payload-5"],
+)
+def test_a_garbage_frame_closes_the_socket_with_4400_and_a_reason(tenant: Tenant, frame: str) -> None:
     with socket(tenant) as ws:
-        ws.send_text("[" * 100_000 + "]" * 100_000)
+        ws.send_text(frame)
         with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
+            next_message(ws)
     assert closed.value.code == 4400 and closed.value.reason
 
 
@@ -259,6 +279,7 @@ def test_operations_errors_sockets_and_frames_are_counted(tenant: Tenant) -> Non
     frames = value("andon_ws_frames_sent_total")
     subscriptions = {"type": "subscription", "transport": "ws"}
     started = value("andon_graphql_operations_total", subscriptions)
+    running = value("andon_subscriptions_active")
     with socket(tenant) as ws:
         assert value("andon_websockets_open") == sockets + 1
         ws.send_json(
@@ -269,5 +290,7 @@ def test_operations_errors_sockets_and_frames_are_counted(tenant: Tenant) -> Non
         assert value("andon_subscriptions_active") >= 1
         assert value("andon_graphql_operations_total", subscriptions) >= started + 1
         assert value("andon_ws_frames_sent_total") >= frames + 2  # the ack and the error
+        ws.send_json({"id": "1", "type": "complete"})
+        poll(lambda: value("andon_subscriptions_active"), lambda active: active == running, timeout=5.0)
     # The server side ends the socket's handler after the client has gone.
     poll(lambda: value("andon_websockets_open"), lambda open_now: open_now == sockets, timeout=5.0)
