@@ -202,7 +202,8 @@ class _Pricer:
                 return 0
             self.problem = self.problem or argument_problem(name, arguments)
             if name == "issues":
-                length = int(arguments.get("first") or 1)
+                # At least one: a negative `first` (refused by the resolver) must not offset other fields.
+                length = max(1, int(arguments.get("first") or 1))
             elif name in _LISTS_BY_CODES and arguments.get(_LISTS_BY_CODES[name]):
                 length = len(arguments[_LISTS_BY_CODES[name]])
             elif name in _ANALYSES:

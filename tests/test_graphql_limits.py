@@ -176,6 +176,13 @@ def test_thirty_month_long_hourly_analyses_are_refused_before_running(
     assert data["a0"]["range"]["duration"] > 0
 
 
+def test_a_negative_page_size_does_not_offset_the_price_of_other_fields(tenant: Tenant) -> None:
+    negative = "issues(first: -2147483648) { nodes { id events { id } causeBreadcrumb { code } } }"
+    document = costly(30).replace("{ a0:", "{ " + negative + " a0:")
+    response = gql(tenant.client, document, {"plant": tenant.plant_code}, headers=tenant.headers())
+    assert code_of(response) == "QUERY_TOO_COSTLY", response.text
+
+
 def test_an_issue_page_is_priced_by_its_size(tenant: Tenant) -> None:
     events = "query { issues(first: %d) { nodes { id events { id } station { code } } } }"
     assert data_of(gql(tenant.client, events % 1000, headers=tenant.headers()))["issues"]["nodes"] == []
