@@ -30,8 +30,13 @@ def _converted(error: GraphQLError) -> GraphQLError:
         )
     if error.extensions and "code" in error.extensions:
         return error  # typed where it was raised (schema/limits.py)
-    if error.path is None and isinstance(original, (GraphQLError, ValueError, TypeError, ArithmeticError)):
-        # Outside any field: the request's variables or literals did not coerce (a scalar refused them).
+    if (
+        error.path is None
+        and error.nodes
+        and isinstance(original, (GraphQLError, ValueError, TypeError, ArithmeticError))
+    ):
+        # Outside any field, at a variable or literal of the document: it did not coerce (a scalar
+        # refused it). An exception from an extension has no node and stays a fault.
         return GraphQLError(
             error.message, error.nodes, error.source, error.positions, extensions={"code": "BAD_USER_INPUT"}
         )
