@@ -211,6 +211,23 @@ class _Pricer:
         return base + length * self.cost(node.selection_set, named)
 
 
+def _pricer(schema: Any, document: Any, variables: VariableValues) -> _Pricer:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    return _Pricer(schema, fragments, variables)
+
+
+def operation_cost(
+    schema: Any, document: Any, operation: OperationDefinitionNode, variables: dict[str, Any]
+) -> int:
+    """The price of `operation` with these (raw, valid) variables; ValueError when they do not coerce."""
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+    if isinstance(coerced, list):
+        raise ValueError("; ".join(e.message for e in coerced))
+    return _pricer(schema, document, coerced).cost(
+        operation.selection_set, schema.get_root_type(operation.operation), root=True
+    )
+
+
 def operation_problems(
     schema: Any,
     document: Any,
@@ -234,10 +251,8 @@ def operation_problems(
     coerced = get_variable_values(schema, operation.variable_definitions or (), raw_variables or {})
     if isinstance(coerced, list):
         return [_error(e.message, BAD_USER_INPUT) for e in coerced]
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    root = schema.get_root_type(operation.operation)
-    pricer = _Pricer(schema, fragments, coerced)
-    cost = pricer.cost(operation.selection_set, root, root=True)
+    pricer = _pricer(schema, document, coerced)
+    cost = pricer.cost(operation.selection_set, schema.get_root_type(operation.operation), root=True)
     if pricer.problem is not None:
         return [pricer.problem]
     if cost > MAX_COST:

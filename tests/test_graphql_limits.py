@@ -178,6 +178,43 @@ def test_thirty_month_long_hourly_analyses_are_refused_before_running(
     assert data["a0"]["range"]["duration"] > 0
 
 
+DASHBOARD_DOCUMENTS = {
+    # bench/graphql_stations.py: the station board.
+    "stations": ("{ stations { code name status group { name } } }", {}),
+    # bench/fanout.py: the subscription every screen holds.
+    "fanout": ('subscription { issueChanged(stationCodes: ["S1"]) { id revision isAcknowledged } }', {}),
+    "issue page": (
+        "query { issues(first: 100) { nodes { id stationCode station { name } events { type } "
+        "causeBreadcrumb { code } } pageInfo { hasNextPage endCursor } } }",
+        {},
+    ),
+    "week by hour": (
+        'query($p: String!) { downtimeAnalysis(plantCode: $p, rangeCode: "last-7-days", '
+        'aggregateWindow: "hour") { range { duration } results { stationCode oee { oee '
+        "stops { code duration } } downtimes { type range { duration } } } } }",
+        {"p": "P"},
+    ),
+}
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("name", DASHBOARD_DOCUMENTS)
+def test_dashboard_documents_cost_well_under_the_budget(name: str) -> None:
+    """Priced without running (the price needs no database): what screens send fits with room to spare."""
+    from graphql import OperationDefinitionNode, parse
+
+    from schema.app import build_schema
+    from schema.limits import operation_cost, operation_problems
+
+    document, variables = DASHBOARD_DOCUMENTS[name]
+    parsed = parse(document)
+    [operation] = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    schema = build_schema()._schema
+    assert operation_problems(schema, parsed, operation, variables, over_websocket=True) == []
+    cost = operation_cost(schema, parsed, operation, variables)
+    assert 0 < cost < MAX_COST / 4, cost  # four at once still fit
+
+
 def test_a_negative_page_size_does_not_offset_the_price_of_other_fields(tenant: Tenant) -> None:
     negative = "issues(first: -2147483648) { nodes { id events { id } causeBreadcrumb { code } } }"
     document = costly(30).replace("{ a0:", "{ " + negative + " a0:")
