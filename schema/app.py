@@ -33,7 +33,7 @@ from schema.counting import OperationCounter
 from schema.documents import OneOperationNamed, ReportingParserCache
 from schema.downtime import DowntimeQuery
 from schema.errors import DomainErrors
-from schema.limits import OperationLimits
+from schema.limits import MAX_COST, OperationLimits
 from schema.mutations import CauseMutation, IssueMutation
 from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
@@ -77,7 +77,8 @@ class AndonSchema(strawberry.Schema):
         return None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(max_cost: int = MAX_COST) -> strawberry.Schema:
+    """The schema; `max_cost` is the budget of one operation (docs/graphql.md, "Limits")."""
     return AndonSchema(
         query=Query,
         mutation=Mutation,
@@ -89,7 +90,7 @@ def build_schema() -> strawberry.Schema:
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             OneOperationNamed,
-            OperationLimits,
+            lambda: OperationLimits(max_cost),
             OperationCounter,
             DomainErrors,
         ],

@@ -43,7 +43,7 @@ from models.codes import CAUSE_CODE_MAX, CODE_MAX
 from models.ranges import RangeError, resolve_range
 from models.timefmt import utc_now
 
-# The largest cost one operation may have; an average dashboard query costs a few hundred.
+# The largest cost one operation may have by default (ANDON_GRAPHQL_MAX_COST sets another).
 MAX_COST = 100_000
 # The expected length of a list whose length the arguments do not tell.
 ASSUMED_LIST = 10
@@ -234,6 +234,7 @@ def operation_problems(
     operation: OperationDefinitionNode,
     raw_variables: object,
     over_websocket: bool,
+    max_cost: int = MAX_COST,
 ) -> list[GraphQLError]:
     """The typed errors that refuse `operation` before it runs (empty when it may run)."""
     if operation.operation == OperationType.SUBSCRIPTION and not over_websocket:
@@ -255,14 +256,14 @@ def operation_problems(
     cost = pricer.cost(operation.selection_set, schema.get_root_type(operation.operation), root=True)
     if pricer.problem is not None:
         return [pricer.problem]
-    if cost > MAX_COST:
+    if cost > max_cost:
         return [
             _error(
-                f"the query costs {cost}, over the budget of {MAX_COST}: ask for fewer stations, a shorter "
+                f"the query costs {cost}, over the budget of {max_cost}: ask for fewer stations, a shorter "
                 "range, a coarser aggregateWindow or fewer aliases",
                 QUERY_TOO_COSTLY,
                 cost=cost,
-                budget=MAX_COST,
+                budget=max_cost,
             )
         ]
     return []
@@ -270,6 +271,10 @@ def operation_problems(
 
 class OperationLimits(SchemaExtension):
     """Refuses, before execution, an operation that `operation_problems` finds fault with."""
+
+    def __init__(self, max_cost: int = MAX_COST) -> None:
+        super().__init__()
+        self.max_cost = max_cost
 
     def on_validate(self) -> Iterator[None]:
         # Before the yield, after the validation cache (placed after it): the document is validated
@@ -285,7 +290,9 @@ class OperationLimits(SchemaExtension):
             if operation is not None:
                 # The live-change hub: websocket contexts (and shared feeds' contexts) have one.
                 live = getattr(context.context, "hub", None) is not None
-                problems = operation_problems(self._schema(), document, operation, context.variables, live)
+                problems = operation_problems(
+                    self._schema(), document, operation, context.variables, live, self.max_cost
+                )
                 if problems:
                     context.pre_execution_errors = problems
         yield

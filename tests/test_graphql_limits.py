@@ -340,3 +340,23 @@ def test_operations_errors_sockets_and_frames_are_counted(tenant: Tenant) -> Non
         poll(lambda: value("andon_subscriptions_active"), lambda active: active == running, timeout=5.0)
     # The server side ends the socket's handler after the client has gone.
     poll(lambda: value("andon_websockets_open"), lambda open_now: open_now == sockets, timeout=5.0)
+
+
+@pytest.mark.backend_independent
+def test_the_budget_is_a_setting() -> None:
+    import asyncio
+
+    from gateway.settings import load_settings
+    from schema.app import build_schema
+    from schema.context import Context
+
+    assert load_settings().graphql_max_cost == MAX_COST
+    assert load_settings(graphql_max_cost=1000).graphql_max_cost == 1000
+    document, _ = DASHBOARD_DOCUMENTS["issue page"]
+    # Refused before any resolver runs: no caller, no database needed.
+    result = asyncio.run(build_schema(max_cost=1000).execute(document, context_value=Context(actor=None)))
+    assert result.errors and result.errors[0].extensions == {
+        "code": "QUERY_TOO_COSTLY",
+        "cost": 3201,
+        "budget": 1000,
+    }
