@@ -255,7 +255,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    graphql = GatewayGraphQL(build_schema(), allowed_origins=settings.origins)
+    graphql = GatewayGraphQL(build_schema(settings.graphql_max_cost), allowed_origins=settings.origins)
     routes: list[BaseRoute] = [
         Route("/graphql", BodyLimit(graphql, settings.max_body_bytes), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # Client addresses whose X-Forwarded-For is trusted (uvicorn's forwarded_allow_ips).
     forwarded_allow_ips: str = "127.0.0.1"
     max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    # The price one GraphQL operation may have (docs/graphql.md has the cost model).
+    graphql_max_cost: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000
     auth_fail_limit: Annotated[int, Field(ge=1, le=100_000)] = 50
     auth_fail_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
     # Upper bound on how long a cached credential is trusted without a fresh look-up.

@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from resolvers.metrics import FRAMES_SENT
+
 log = logging.getLogger(__name__)
 
 Send = Callable[[str], Coroutine[Any, Any, None]]
@@ -43,6 +45,7 @@ class SocketWriter:
     def write(self, frame: str) -> None:
         if self.closed:
             return
+        FRAMES_SENT.inc()  # sent now or queued in order behind a waiting send
         if self._task is not None:  # an earlier send waits for the peer: keep the order
             if len(self._backlog) >= self._limit:
                 self.overflow()

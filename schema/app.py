@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +17,6 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
@@ -25,11 +26,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from resolvers.authentication import Authenticator
 from resolvers.errors import DomainError
+from resolvers.metrics import GRAPHQL_OPERATIONS
 from rest_compat.auth import client_address, presented_credentials
 from schema.context import Context
-from schema.documents import OneOperationNamed
+from schema.counting import OperationCounter
+from schema.documents import OneOperationNamed, ReportingParserCache
 from schema.downtime import DowntimeQuery
 from schema.errors import DomainErrors
+from schema.limits import MAX_COST, OperationLimits
 from schema.mutations import CauseMutation, IssueMutation
 from schema.preferences import PreferenceMutation, PreferenceQuery
 from schema.queries import IssueQuery, TenancyQuery
@@ -73,18 +77,21 @@ class AndonSchema(strawberry.Schema):
         return None
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(max_cost: int = MAX_COST) -> strawberry.Schema:
+    """The schema; `max_cost` is the budget of one operation (docs/graphql.md, "Limits")."""
     return AndonSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[
-            lambda: ParserCache(maxsize=256),
+            lambda: ReportingParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             OneOperationNamed,
+            lambda: OperationLimits(max_cost),
+            OperationCounter,
             DomainErrors,
         ],
     )
@@ -116,14 +123,36 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if context.actor is None:
             return await super().run(request, context, root_value)
 
+        executed = False
+
         async def execute() -> tuple[object, bool]:
+            nonlocal executed
+            executed = True
             response = await super(GatewayGraphQL, self).run(request, context, root_value)
             ok = response.status_code == 200 and b'"errors"' not in response.body
             return (response.status_code, bytes(response.body), response.media_type), ok and context.cacheable
 
         answer: tuple[int, bytes, str | None] = await cached_answer(context.actor, body, execute)  # type: ignore[assignment]
+        if not executed:  # answered from the cache: only queries are kept
+            GRAPHQL_OPERATIONS.labels(type="query", transport="http").inc()
         status, content, media_type = answer
         return Response(content, status_code=status, media_type=media_type)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested deeper than the decoder's recursion allows is malformed input like any other:
+        HTTP 400 for a request body or query parameter, close 4400 for a websocket frame."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request (body, or a `variables` or `extensions` parameter) is a JSON object, or a list
+        for a batch: Strawberry read any other JSON value as an object and failed with a 500."""
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, (dict, list)):
+            raise HTTPException(400, "A GraphQL request must be a JSON object")
+        return parsed
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         key, code = presented_credentials(request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from graphql import GraphQLError, OperationDefinitionNode
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 
 MANY_OPERATIONS = "Must provide operation name if query contains multiple operations."
 
@@ -30,4 +30,18 @@ class OneOperationNamed(SchemaExtension):
                 *(context.pre_execution_errors or []),
                 GraphQLError(MANY_OPERATIONS),
             ]
+        yield
+
+
+class ReportingParserCache(ParserCache):
+    """Strawberry's parser cache, except that a document that does not parse is left to Strawberry's
+    own parse step: raised from the cache, the syntax error escaped the operation's extensions (no
+    error code; over the websocket, a bare `complete` instead of an `error` message)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        except GraphQLError:
+            context.graphql_document = None  # parsed again by Strawberry, which reports the error
         yield

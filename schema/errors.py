@@ -1,4 +1,8 @@
-"""Domain errors become GraphQL errors with a stable `extensions.code`; anything else is masked."""
+"""Domain errors become GraphQL errors with a stable `extensions.code`; anything else is masked.
+
+Every error returned is counted by its code (`GRAPHQL_ERRORS`); only a fault of the server (a
+resolver raising something that is not a domain error) is logged at ERROR.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import DomainError, ErrorCode
+from resolvers.metrics import GRAPHQL_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +27,18 @@ def _converted(error: GraphQLError) -> GraphQLError:
             extensions["field"] = original.field
         return GraphQLError(
             original.message, error.nodes, error.source, error.positions, error.path, extensions=extensions
+        )
+    if error.extensions and "code" in error.extensions:
+        return error  # typed where it was raised (schema/limits.py)
+    if (
+        error.path is None
+        and error.nodes
+        and isinstance(original, (GraphQLError, ValueError, TypeError, ArithmeticError))
+    ):
+        # Outside any field, at a variable or literal of the document: it did not coerce (a scalar
+        # refused it). An exception from an extension has no node and stays a fault.
+        return GraphQLError(
+            error.message, error.nodes, error.source, error.positions, extensions={"code": "BAD_USER_INPUT"}
         )
     if original is None:
         # Parse and validation errors: the client's document is wrong.
@@ -44,15 +61,27 @@ def _converted(error: GraphQLError) -> GraphQLError:
     )
 
 
+def converted(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """The errors as clients get them, each counted by its code."""
+    answered = [_converted(e) for e in errors]
+    for error in answered:
+        GRAPHQL_ERRORS.labels(code=str((error.extensions or {}).get("code", "?"))).inc()
+    return answered
+
+
 class DomainErrors(SchemaExtension):
+    streamed = False
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [_converted(e) for e in result.errors]
+        # A streamed operation's results were each converted (and counted) as they were sent.
+        if result is not None and result.errors and not self.streamed:
+            result.errors = converted(result.errors)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         """Each result a subscription sends gets the same treatment as a query's."""
+        self.streamed = True
         if getattr(result, "errors", None):
-            result.errors = [_converted(e) for e in result.errors]
+            result.errors = converted(result.errors)
         yield None

@@ -37,6 +37,7 @@ from strawberry.utils.aio import aclosing
 
 from realtime.writer import SocketWriter
 from schema.context import Context
+from schema.scalars import parse_long
 
 if TYPE_CHECKING:
     import strawberry
@@ -229,6 +230,13 @@ class Feed:
         )
         async with aclosing(stream):
             async for result in stream:
+                if isinstance(result, PreExecutionError) and member in self.members:
+                    self.members.pop(member, None)
+                    errors = [e.formatted for e in result.errors or []]
+                    await member.operation.send_operation_message(
+                        {"id": member.operation.id, "type": "error", "payload": errors}  # type: ignore[arg-type]
+                    )
+                    return
                 if not isinstance(result, ExecutionResult) or member not in self.members:
                     return
                 member.writer.write(member.frame(_payload(result)))
@@ -269,7 +277,8 @@ class SharedFeeds:
         if since is not None and (isinstance(since, bool) or not isinstance(since, int | str)):
             return None  # let the per-subscriber path report the wrong type
         try:
-            since_value = int(since) if since is not None else None
+            # Out of the Long scalar's bounds: the per-subscriber path answers with the typed error.
+            since_value = parse_long(since) if since is not None else None
             canonical = json.dumps(variables, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):
             return None

@@ -18,8 +18,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.types.execution import PreExecutionError
 
 from realtime.writer import SocketWriter
+from resolvers.metrics import SOCKETS_OPEN, SUBSCRIPTIONS_ACTIVE
 from schema.context import SLOW_CONSUMER, Context
 from schema.shared_feeds import Feed, Member, SharedFeeds, replay_context
 
@@ -32,6 +34,29 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         socket = self.context.websocket
         self.writer = SocketWriter(socket.send_text, on_overflow=self._too_slow)
         self.shared: dict[str, tuple[Feed, Member]] = {}
+        self.counted = 0  # this socket's share of SUBSCRIPTIONS_ACTIVE
+
+    async def handle(self) -> None:
+        SOCKETS_OPEN.inc()
+        try:
+            await super().handle()
+        finally:
+            SOCKETS_OPEN.dec()
+            self.operations.clear()
+            self._count_operations()
+
+    def _count_operations(self) -> None:
+        """Keeps SUBSCRIPTIONS_ACTIVE equal to the sum of every socket's running operations."""
+        running = len(self.operations)
+        SUBSCRIPTIONS_ACTIVE.inc(running - self.counted)
+        self.counted = running
+
+    async def _handle_pre_execution_error(
+        self, operation: Operation[Context, None], result: PreExecutionError
+    ) -> None:
+        # Strawberry closes the socket (4400) on a syntax error; graphql-transport-ws answers a document
+        # that fails parsing or validation with an `error` message for that operation alone.
+        await operation.send_initial_errors(result.errors or [])
 
     async def handle_message(self, message: Message) -> None:
         # Strawberry catches only a missing key: a frame that is not an object (`[1,2]`), or a field of
@@ -42,6 +67,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message(problem)
             return
         await super().handle_message(message)
+        self._count_operations()
 
     async def send_message(self, message: Message) -> None:
         encoded = self.view.encode_json(message)
@@ -75,6 +101,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             feed, member = joined
             feed.leave(member)
         await super().cleanup_operation(operation_id)
+        self._count_operations()
 
     def forget_id(self, id: str) -> None:
         # A shared operation's feed ended it (complete or error): it is no longer a member.
@@ -82,6 +109,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if joined is not None:
             joined[0].leave(joined[1])
         super().forget_id(id)
+        self._count_operations()
 
     def _too_slow(self) -> None:
         log.warning("a subscriber of account %s fell too far behind; closing it", self._account())
