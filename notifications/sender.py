@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 
 import aiosmtplib
 
@@ -21,6 +22,7 @@ from models.timefmt import utc_now
 from notifications.compose import Composer
 from notifications.mailer import Mailer, PermanentRefusal
 from resolvers.changes import Change
+from resolvers.outage import database_unreachable
 from resolvers.outbox_delivery import claim_due, record_failed, record_retry, record_sent, stamp_notified
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 BATCH = 100
 # Longer than a batch can take to send: a row is re-claimed only when its sender has died.
 LEASE = timedelta(minutes=5)
+# Longest wait between two attempts to record a delivery while the database is away.
+RECORD_RETRY_MAX_SECONDS = 5.0
 
 
 class OutboxSender:
@@ -86,7 +90,9 @@ class OutboxSender:
         except Exception as exc:
             log.warning("mail server unreachable (%s); %d email(s) wait for a retry", exc, len(rows))
             for row in rows:
-                await record_retry(row, error=f"connect: {exc}", now=utc_now(), max_delay=self._retry_max)
+                await self._recorded(
+                    partial(record_retry, row, error=f"connect: {exc}", now=utc_now(), max_delay=self._retry_max)
+                )
             return
         sent: list[OutboxMessage] = []
         composer = Composer(utc_now())
@@ -95,8 +101,10 @@ class OutboxSender:
                 if not await self._send_one(mailer, composer, row):
                     # The connection is gone: the rest of the batch waits for the next attempt.
                     for rest in rows[index + 1 :]:
-                        await record_retry(
-                            rest, error="connection lost", now=utc_now(), max_delay=self._retry_max
+                        await self._recorded(
+                            partial(
+                                record_retry, rest, error="connection lost", now=utc_now(), max_delay=self._retry_max
+                            )
                         )
                     break
                 if row.sent_at is not None:
@@ -104,7 +112,7 @@ class OutboxSender:
         finally:
             await mailer.close()
         if sent:
-            await stamp_notified(sent, now=utc_now())
+            await self._recorded(partial(stamp_notified, sent, now=utc_now()))
 
     async def _send_one(self, mailer: Mailer, composer: Composer, row: OutboxMessage) -> bool:
         """Send one row and record the outcome; False when the connection broke (stop the batch)."""
@@ -112,23 +120,45 @@ class OutboxSender:
             message = await composer.compose(row)
         except Exception as exc:
             log.exception("cannot build email %s (%s to %s)", row.id, row.kind, row.recipient)
-            await record_retry(row, error=f"compose: {exc}", now=utc_now(), max_delay=self._retry_max)
+            await self._recorded(
+                partial(record_retry, row, error=f"compose: {exc}", now=utc_now(), max_delay=self._retry_max)
+            )
             return True
         try:
             await mailer.send(message, recipient=row.recipient, name=f"{row.id:08d}-{row.kind}")
         except PermanentRefusal as exc:
             log.warning("email %s to %s refused for good: %s", row.id, row.recipient, exc)
-            await record_failed(row, error=str(exc), now=utc_now())
+            await self._recorded(partial(record_failed, row, error=str(exc), now=utc_now()))
             return True
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
             # A temporary refusal of this email (4xx): the connection is still good for the others.
             log.warning("email %s to %s deferred by the server (%s); will retry", row.id, row.recipient, exc)
-            await record_retry(row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            await self._recorded(
+                partial(record_retry, row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            )
             return True
         except Exception as exc:
             log.warning("email %s to %s not sent (%s); will retry", row.id, row.recipient, exc)
-            await record_retry(row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            await self._recorded(
+                partial(record_retry, row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            )
             return False
         row.sent_at = utc_now()
-        await record_sent([row.id], now=row.sent_at)
+        await self._recorded(partial(record_sent, [row.id], now=row.sent_at))
         return True
+
+    async def _recorded(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Write a delivery outcome, waiting out a database outage. An email the server accepted but not
+        recorded as sent would otherwise stay claimed for LEASE and then go out a second time (and the
+        rest of its batch wait LEASE)."""
+        delay = self._poll
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                log.warning("database unreachable (%s); recording an email's delivery again in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
