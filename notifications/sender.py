@@ -91,7 +91,9 @@ class OutboxSender:
             log.warning("mail server unreachable (%s); %d email(s) wait for a retry", exc, len(rows))
             for row in rows:
                 await self._recorded(
-                    partial(record_retry, row, error=f"connect: {exc}", now=utc_now(), max_delay=self._retry_max)
+                    partial(
+                        record_retry, row, error=f"connect: {exc}", now=utc_now(), max_delay=self._retry_max
+                    )
                 )
             return
         sent: list[OutboxMessage] = []
@@ -103,7 +105,11 @@ class OutboxSender:
                     for rest in rows[index + 1 :]:
                         await self._recorded(
                             partial(
-                                record_retry, rest, error="connection lost", now=utc_now(), max_delay=self._retry_max
+                                record_retry,
+                                rest,
+                                error="connection lost",
+                                now=utc_now(),
+                                max_delay=self._retry_max,
                             )
                         )
                     break
@@ -159,6 +165,8 @@ class OutboxSender:
             except Exception as exc:
                 if not database_unreachable(exc):
                     raise
-                log.warning("database unreachable (%s); recording an email's delivery again in %.1f s", exc, delay)
+                log.warning(
+                    "database unreachable (%s); recording an email's delivery again in %.1f s", exc, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)

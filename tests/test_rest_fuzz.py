@@ -3,7 +3,7 @@ admin key, a read-only key or no credential, is answered 5xx, and every error is
 `{"isSuccess": false, "error": {"code": ..., "message": ...}}` (docs/reliability.md).
 
 Bounded for `make test`: a few derandomized examples per operation (ANDON_FUZZ_EXAMPLES, default 6,
-both valid and invalid data) under a time budget (ANDON_FUZZ_SECONDS, default 10 s per credential).
+both valid and invalid data) under a time budget (ANDON_FUZZ_SECONDS, default 8 s per credential).
 `make fuzz FUZZ_SECONDS=600` (ANDON_FUZZ_LONG=1) runs the same test with fresh random rounds until
 the budget is spent.
 """
@@ -28,7 +28,7 @@ from tests.conftest import Tenant
 pytestmark = pytest.mark.backend_independent  # the REST layer's answers, not the database's
 
 EXAMPLES = int(os.environ.get("ANDON_FUZZ_EXAMPLES", "6"))
-SECONDS = float(os.environ.get("ANDON_FUZZ_SECONDS", "10"))
+SECONDS = float(os.environ.get("ANDON_FUZZ_SECONDS", "8"))
 # The long run (make fuzz) draws fresh random rounds until its time is up; make test runs one
 # derandomized round, the same examples every time.
 LONG = os.environ.get("ANDON_FUZZ_LONG") == "1"
