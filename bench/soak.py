@@ -465,7 +465,8 @@ def section(result: dict[str, Any]) -> str:
             f"{SUBSCRIBERS:,} `issueChanged` subscribers, {STATIONS} stations at 1 message/s over MQTT "
             f"(QoS 1), {POLLERS} REST pollers every {POLL_SECONDS:g} s and one issue change a second on one "
             f"`andon serve` process (SQLite), for {minutes:g} minutes. Warm-up: the first sixth of the run. "
-            "Run by name only: `python -m bench soak [--minutes M]`.",
+            "Run by name only: `python -m bench soak [--minutes M]`. The load clients (one process) share "
+            "the machine's cores with the gateway, so the latencies include their queueing.",
             summary,
             "RSS of the gateway process (last sample of each minute of load):",
             markdown_table(["minute", "RSS MB"], rss_rows, ["r", "r"]),
