@@ -16,6 +16,7 @@ stopping one disturbs no other test. Postgres run only: the gateway needs a Post
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import shutil
 import signal
@@ -36,10 +37,15 @@ import paho.mqtt.client as mqtt
 import pytest
 import redis
 from paho.mqtt.enums import CallbackAPIVersion
+from starlette.testclient import TestClient
+from tortoise.backends.asyncpg.client import TransactionWrapper
+from tortoise.connection import get_connections
+from tortoise.transactions import in_transaction
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
+from models.outbox import OutboxMessage
 from tests.gateway_process import Gateway, running_gateway
 from tests.helpers.issues import NO_AUTO_ESCALATION, iso
 from tests.helpers.waiting import poll
@@ -655,7 +661,14 @@ def _fault(
         state = poll(lambda: _health(plant.http).get(component), lambda s: s == "ok", timeout=NOTICE_SECONDS)
         assert state == "ok", f"the gateway did not notice {component} back: {state}"
         the.advance()
-    reconcile(the)
+    try:
+        reconcile(the)
+    except AssertionError as failure:
+        # What the gateway logged is most of the diagnosis.
+        logged = [line for line in plant.gateway.stderr().splitlines() if line[:2].isdigit()]
+        raise AssertionError(
+            f"{failure}\n--- gateway log, last lines ---\n" + "\n".join(logged[-60:])
+        ) from None
 
 
 # What goes on while each service is away (the rest waits for it and catches up afterwards).
@@ -681,3 +694,42 @@ def test_postgres_restart_loses_and_doubles_nothing(plant: Plant) -> None:
 
 def test_smtp_restart_loses_and_doubles_nothing(plant: Plant) -> None:
     _fault(plant, plant.smtp.stop, plant.smtp.start, "mailer", lambda s: s is not None and "error" in str(s))
+
+
+# --------------------------------------------------------------------------------------------------
+# The pool after a failed BEGIN (in-process app, the session's Postgres)
+# --------------------------------------------------------------------------------------------------
+
+_REFUSE_BEGIN: contextvars.ContextVar[bool] = contextvars.ContextVar("refuse_begin", default=False)
+
+
+def test_a_transaction_whose_begin_fails_gives_its_connection_back(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tortoise 1.1 kept the connection of a transaction whose BEGIN failed out of the pool and left the
+    task's context on the dead transaction: every database blip leaked one (gateway/tortoise_fixes.py).
+    The fault tests above met it as a gateway that took over 10 s to stop after Postgres restarted."""
+    real_begin = TransactionWrapper.begin
+
+    async def begin(self: TransactionWrapper) -> None:
+        # Only the BEGIN of this test's task fails; the app's own work goes on.
+        if _REFUSE_BEGIN.get():
+            raise asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command")
+        await real_begin(self)
+
+    monkeypatch.setattr(TransactionWrapper, "begin", begin)
+
+    async def attempt() -> tuple[Any, bool, int]:
+        _REFUSE_BEGIN.set(True)
+        context = in_transaction()
+        with pytest.raises(asyncpg.exceptions.AdminShutdownError):
+            async with context:
+                pass
+        _REFUSE_BEGIN.set(False)
+        still_current = get_connections().get("default") is context.client
+        # The same task goes on using the database.
+        return context.client._connection, still_current, await OutboxMessage.all().count()
+
+    proxy, still_current, _ = client.portal.call(attempt)  # type: ignore[union-attr]
+    assert proxy._con is None, "the connection was not given back to the pool"
+    assert not still_current, "the task's connection context still points at the failed transaction"
