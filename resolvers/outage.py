@@ -32,6 +32,12 @@ def database_unreachable(exc: BaseException) -> bool:
         # asyncpg reports a pooled connection the server closed as a plain InterfaceError.
         if isinstance(current, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(current):
             return True
+        # A server shutting down sends its FATAL before it closes the socket; a query sent on that
+        # connection in between finds the protocol still consuming the error.
+        if isinstance(current, asyncpg.exceptions.InternalClientError) and "another operation" in str(
+            current
+        ):
+            return True
         current = current.__cause__ or current.__context__
     return False
 
