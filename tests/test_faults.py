@@ -665,7 +665,11 @@ def _fault(
         reconcile(the)
     except AssertionError as failure:
         # What the gateway logged is most of the diagnosis.
-        logged = [line for line in plant.gateway.stderr().splitlines() if line[:2].isdigit()]
+        logged = [
+            line
+            for line in plant.gateway.stderr().splitlines()
+            if line[:1].strip() and not line.startswith(("Traceback", "The above", "During"))
+        ]
         raise AssertionError(
             f"{failure}\n--- gateway log, last lines ---\n" + "\n".join(logged[-60:])
         ) from None
