@@ -11,7 +11,11 @@ from tortoise.connection import get_connection
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.migrations.executor import MigrationExecutor
 
+from gateway import tortoise_fixes
 from models import APP_LABEL, MIGRATIONS_MODULE, MODEL_MODULES
+
+# Every process that opens the database (the app, the CLI) loads this module first.
+tortoise_fixes.apply()
 
 
 def _sqlite_file(database_url: str) -> Path | None:

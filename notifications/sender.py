@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 
 import aiosmtplib
 
@@ -23,6 +24,7 @@ from notifications.compose import Composer
 from notifications.mailer import Mailer, PermanentRefusal
 from resolvers.changes import Change
 from resolvers.metrics import OUTBOX_FAILURES
+from resolvers.outage import database_unreachable
 from resolvers.outbox_delivery import claim_due, record_failed, record_retry, record_sent, stamp_notified
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 BATCH = 100
 # Longer than a batch can take to send: a row is re-claimed only when its sender has died.
 LEASE = timedelta(minutes=5)
+# Longest wait between two attempts to record a delivery while the database is away.
+RECORD_RETRY_MAX_SECONDS = 5.0
 
 
 class OutboxSender:
@@ -92,7 +96,11 @@ class OutboxSender:
             log.warning("mail server unreachable (%s); %d email(s) wait for a retry", exc, len(rows))
             self._failed(len(rows))
             for row in rows:
-                await record_retry(row, error=f"connect: {exc}", now=utc_now(), max_delay=self._retry_max)
+                await self._recorded(
+                    partial(
+                        record_retry, row, error=f"connect: {exc}", now=utc_now(), max_delay=self._retry_max
+                    )
+                )
             return
         self.failing_since = None  # reached and signed in: the server takes emails again
         sent: list[OutboxMessage] = []
@@ -103,8 +111,14 @@ class OutboxSender:
                     # The connection is gone: the rest of the batch waits for the next attempt.
                     self._failed(0)
                     for rest in rows[index + 1 :]:
-                        await record_retry(
-                            rest, error="connection lost", now=utc_now(), max_delay=self._retry_max
+                        await self._recorded(
+                            partial(
+                                record_retry,
+                                rest,
+                                error="connection lost",
+                                now=utc_now(),
+                                max_delay=self._retry_max,
+                            )
                         )
                     break
                 if row.sent_at is not None:
@@ -112,7 +126,7 @@ class OutboxSender:
         finally:
             await mailer.close()
         if sent:
-            await stamp_notified(sent, now=utc_now())
+            await self._recorded(partial(stamp_notified, sent, now=utc_now()))
 
     def _failed(self, attempts: int) -> None:
         OUTBOX_FAILURES.inc(attempts)
@@ -126,26 +140,50 @@ class OutboxSender:
         except Exception as exc:
             log.exception("cannot build email %s (%s to %s)", row.id, row.kind, row.recipient)
             OUTBOX_FAILURES.inc()
-            await record_retry(row, error=f"compose: {exc}", now=utc_now(), max_delay=self._retry_max)
+            await self._recorded(
+                partial(record_retry, row, error=f"compose: {exc}", now=utc_now(), max_delay=self._retry_max)
+            )
             return True
         try:
             await mailer.send(message, recipient=row.recipient, name=f"{row.id:08d}-{row.kind}")
         except PermanentRefusal as exc:
             log.warning("email %s to %s refused for good: %s", row.id, row.recipient, exc)
             OUTBOX_FAILURES.inc()
-            await record_failed(row, error=str(exc), now=utc_now())
+            await self._recorded(partial(record_failed, row, error=str(exc), now=utc_now()))
             return True
         except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
             # A temporary refusal of this email (4xx): the connection is still good for the others.
             log.warning("email %s to %s deferred by the server (%s); will retry", row.id, row.recipient, exc)
             OUTBOX_FAILURES.inc()
-            await record_retry(row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            await self._recorded(
+                partial(record_retry, row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            )
             return True
         except Exception as exc:
             log.warning("email %s to %s not sent (%s); will retry", row.id, row.recipient, exc)
             OUTBOX_FAILURES.inc()
-            await record_retry(row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            await self._recorded(
+                partial(record_retry, row, error=str(exc), now=utc_now(), max_delay=self._retry_max)
+            )
             return False
         row.sent_at = utc_now()
-        await record_sent([row.id], now=row.sent_at)
+        await self._recorded(partial(record_sent, [row.id], now=row.sent_at))
         return True
+
+    async def _recorded(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Write a delivery outcome, waiting out a database outage. An email the server accepted but not
+        recorded as sent would otherwise stay claimed for LEASE and then go out a second time (and the
+        rest of its batch wait LEASE)."""
+        delay = self._poll
+        while True:
+            try:
+                await write()
+                return
+            except Exception as exc:
+                if not database_unreachable(exc):
+                    raise
+                log.warning(
+                    "database unreachable (%s); recording an email's delivery again in %.1f s", exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECORD_RETRY_MAX_SECONDS)
