@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.metrics import GRAPHQL_ERRORS
+from resolvers.outage import database_unreachable, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,19 @@ def _converted(error: GraphQLError) -> GraphQLError:
             error.positions,
             error.path,
             extensions={"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})},
+        )
+    if database_unreachable(original):
+        # Not a bug: the database is restarting or out of reach. Typed, so a client retries (REST: 503).
+        log.warning("GraphQL field %s: the database is unreachable (%s)", error.path, original)
+        return _converted(
+            GraphQLError(
+                error.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                original_error=unavailable(),
+            )
         )
     log.error("unhandled error in a GraphQL resolver", exc_info=original)
     return GraphQLError(

@@ -643,9 +643,10 @@ def _fault(
     start: Callable[[], None],
     component: str,
     down: Callable[[Any], bool],
+    while_down: Callable[[Load], None] | None = None,
 ) -> None:
     """Stop a service under load, until the gateway reports it (GET /api/health) and the load has gone on
-    for a while; start it again until the gateway reports it back."""
+    for a while (and `while_down` has run); start it again until the gateway reports it back."""
     with load(plant) as the:
         the.advance()
         stop()
@@ -656,6 +657,8 @@ def _fault(
             waits = [f for f in the.flows() if f.name in LIVE_DURING[component]]
             for flow in waits:
                 flow.wait_steps(flow.steps + STEPS, NOTICE_SECONDS)
+            if while_down is not None:
+                while_down(the)
         finally:
             start()
         state = poll(lambda: _health(plant.http).get(component), lambda s: s == "ok", timeout=NOTICE_SECONDS)
@@ -692,8 +695,26 @@ def test_mosquitto_restart_loses_and_doubles_nothing(plant: Plant) -> None:
     _fault(plant, plant.mosquitto.stop, plant.mosquitto.start, "mqtt", lambda s: s != "ok")
 
 
+ISSUES_PAGE = "query { issues(first: 1) { nodes { id } } }"
+
+
 def test_postgres_restart_loses_and_doubles_nothing(plant: Plant) -> None:
-    _fault(plant, plant.postgres.stop, plant.postgres.start, "database", lambda s: s != "ok")
+    def graphql_says_unavailable(the: Load) -> None:
+        """GraphQL, like REST, reports the database away as `unavailable` (retry), not `internal_error`."""
+        response = plant.http.post(
+            "/graphql", json={"query": ISSUES_PAGE}, headers={"X-API-KEY": the.account.api_key}
+        )
+        codes = [e.get("extensions", {}).get("code") for e in response.json().get("errors", [])]
+        assert response.status_code == 200 and codes == ["unavailable"], response.text
+
+    _fault(
+        plant,
+        plant.postgres.stop,
+        plant.postgres.start,
+        "database",
+        lambda s: s != "ok",
+        while_down=graphql_says_unavailable,
+    )
 
 
 def test_smtp_restart_loses_and_doubles_nothing(plant: Plant) -> None:
