@@ -56,9 +56,33 @@ class Body(BaseModel):
             return {k: v for k, v in data.items() if k not in _READ_ONLY or k in cls.model_fields}
         return data
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise ValueError("must not contain a NUL character (\\u0000)")
+        return value
+
     def given(self) -> dict[str, Any]:
         """Only the fields the caller sent, so an upsert leaves the others as they are."""
         return self.model_dump(include=self.model_fields_set)
+
+
+def _holds_nul(value: Any) -> bool:
+    """Whether a string in `value` (nested lists and objects included) holds NUL, which Postgres text
+    cannot store (SQLite would, so both backends refuse it here alike). Walked without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
 
 
 def _check_timezone(value: str) -> str:

@@ -1,5 +1,6 @@
 """Telling a database out of reach (down, restarting, a connection cut) from a bug, so the edges can
-answer 503 and a client can try again instead of reading `internal_error`."""
+answer 503 and a client can try again instead of reading `internal_error`; and text the database
+refuses to store (a NUL character, which Postgres text cannot hold) from a bug, so they answer 400."""
 
 from __future__ import annotations
 
@@ -21,25 +22,42 @@ _OUT_OF_REACH: tuple[type[BaseException], ...] = (
 RETRY_SECONDS = 1
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it was raised from or during (each once)."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in found):
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _out_of_reach(exc: BaseException) -> bool:
+    if isinstance(exc, _OUT_OF_REACH):
+        return True
+    # asyncpg reports a pooled connection the server closed as a plain InterfaceError.
+    if isinstance(exc, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(exc):
+        return True
+    # A server shutting down sends its FATAL before it closes the socket; a query sent on that
+    # connection in between finds the protocol still consuming the error.
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and "another operation" in str(exc)
+
+
 def database_unreachable(exc: BaseException) -> bool:
     """Whether `exc`, or an exception it was raised from, says the database cannot be reached."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, _OUT_OF_REACH):
-            return True
-        # asyncpg reports a pooled connection the server closed as a plain InterfaceError.
-        if isinstance(current, asyncpg.exceptions.InterfaceError) and "connection is closed" in str(current):
-            return True
-        # A server shutting down sends its FATAL before it closes the socket; a query sent on that
-        # connection in between finds the protocol still consuming the error.
-        if isinstance(current, asyncpg.exceptions.InternalClientError) and "another operation" in str(
-            current
-        ):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(_out_of_reach(e) for e in _chain(exc))
+
+
+def database_answer(exc: BaseException) -> DomainError | None:
+    """The domain error an edge answers for a database failure that is no bug (None: it is one)."""
+    if database_unreachable(exc):
+        return unavailable()
+    if any(isinstance(e, asyncpg.exceptions.CharacterNotInRepertoireError) for e in _chain(exc)):
+        # Bodies refuse NUL by field (resolvers.inputs); this catches any other way in (a query argument).
+        return DomainError(
+            ErrorCode.VALIDATION, "a text value holds a character that cannot be stored (NUL, \\u0000)"
+        )
+    return None
 
 
 def unavailable() -> DomainError:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from resolvers.actor import Actor
 from resolvers.errors import DomainError, ErrorCode
-from resolvers.outage import database_unreachable, unavailable
+from resolvers.outage import database_answer
 from resolvers.validation import validation_error
 from rest_compat import responses
 from rest_compat.auth import actor_for
@@ -157,10 +157,11 @@ def asgi_handler(ep: Endpoint) -> Callable[[Request], Awaitable[Response]]:
         except Exception as exc:
             # The database away (restarting, failing over) is the service's state, not a bug: 503 with
             # Retry-After, logged without a traceback. Anything else goes to the app's 500 handler.
-            if not database_unreachable(exc):
+            answer = database_answer(exc)
+            if answer is None:
                 raise
-            log.warning("%s %s: database unreachable (%s)", request.method, request.url.path, exc)
-            return responses.error(unavailable())
+            log.warning("%s %s: %s (%s)", request.method, request.url.path, answer.message, exc)
+            return responses.error(answer)
 
     run.__name__ = ep.handler.__name__
     return run

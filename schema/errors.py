@@ -15,7 +15,7 @@ from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.metrics import GRAPHQL_ERRORS
-from resolvers.outage import database_unreachable, unavailable
+from resolvers.outage import database_answer
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +51,13 @@ def _converted(error: GraphQLError) -> GraphQLError:
             error.path,
             extensions={"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})},
         )
-    if database_unreachable(original):
-        # Not a bug: the database is restarting or out of reach. Typed, so a client retries (REST: 503).
-        log.warning("GraphQL field %s: the database is unreachable (%s)", error.path, original)
+    answer = database_answer(original)
+    if answer is not None:
+        # Not a bug: the database is out of reach (REST: 503) or refused a text value (REST: 400).
+        log.warning("GraphQL field %s: %s (%s)", error.path, answer.message, original)
         return _converted(
             GraphQLError(
-                error.message,
-                error.nodes,
-                error.source,
-                error.positions,
-                error.path,
-                original_error=unavailable(),
+                error.message, error.nodes, error.source, error.positions, error.path, original_error=answer
             )
         )
     log.error("unhandled error in a GraphQL resolver", exc_info=original)

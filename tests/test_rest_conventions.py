@@ -139,6 +139,20 @@ def test_unicode_names_round_trip(tenant: Tenant) -> None:
     assert station["name"] == "Presse Nr. 1 — Größe ✓"
 
 
+def test_a_nul_character_is_a_400_on_every_backend_never_a_500(tenant: Tenant) -> None:
+    """Postgres text cannot hold NUL (SQLite can): both refuse it, in a body by field, elsewhere too."""
+    body = {"code": "s1", "name": "Press\u00001", "plantCode": tenant.plant_code}
+    error = _error(tenant.post("/api/station", body), 400)
+    assert error["code"] == "validation_error" and error["field"] == "name", error
+    cause = {"code": "jam", "description": "belt\u0000jam"}
+    assert _error(tenant.post("/api/issue/cause", cause), 400)["field"] == "description"
+    # A GraphQL argument reaches the database without a body model: still a client mistake.
+    query = 'query { station(code: "s\\u00001") { code } }'
+    answer = tenant.client.post("/graphql", json={"query": query}, headers={"X-API-KEY": tenant.api_key})
+    codes = [e["extensions"]["code"] for e in answer.json().get("errors", [])]
+    assert answer.status_code == 200 and "internal_error" not in codes, answer.text
+
+
 def test_read_only_fields_echoed_back_are_accepted(tenant: Tenant) -> None:
     created = tenant.ok(tenant.post("/api/sku", {"code": "k1", "name": "K"}))
     echoed = tenant.ok(tenant.post("/api/sku", {**created, "name": "K2"}))
