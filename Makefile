@@ -4,7 +4,7 @@
 #   make install   create .venv and pip install -e '.[test]' (again whenever pyproject.toml changes)
 #   make demo      run the gateway with a demo account and simulated stations (DEMO_ARGS=...)
 #   make test      both backends against throw-away Postgres/Redis/Mosquitto (PYTEST_ARGS=...)
-#   make fuzz      the fuzz tests for longer, random rounds (FUZZ_SECONDS=600 per test, SQLite)
+#   make fuzz      the fuzz tests for longer, random rounds (FUZZ_SECONDS=600 per test, Postgres)
 #   make bench     benchmarks (BENCH_ARGS=...)
 #   make lint      ruff (lint + format check) and mypy
 #   make clean     remove the venv, local database, outbox and caches
@@ -48,7 +48,7 @@ test: install
 # The fuzz tests of `make test` (a few derandomized examples each) with fresh random rounds until each
 # has spent FUZZ_SECONDS; pytest-timeout is raised to match. A failure prints the requests to replay.
 fuzz: install
-	ANDON_TEST_BACKENDS=sqlite ANDON_FUZZ_LONG=1 ANDON_FUZZ_SECONDS=$(FUZZ_SECONDS) ANDON_FUZZ_EXAMPLES=50 \
+	ANDON_TEST_BACKENDS=postgres ANDON_FUZZ_LONG=1 ANDON_FUZZ_SECONDS=$(FUZZ_SECONDS) ANDON_FUZZ_EXAMPLES=50 \
 		bash scripts/test.sh --timeout=$$(( $(FUZZ_SECONDS) + 300 )) $(FUZZ_TESTS)
 
 # wrk comes from Debian; services.sh installs it (and the servers) only if missing.

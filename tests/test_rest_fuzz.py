@@ -25,7 +25,9 @@ from starlette.testclient import TestClient
 
 from tests.conftest import Tenant
 
-pytestmark = pytest.mark.backend_independent  # the REST layer's answers, not the database's
+# On Postgres: it refuses what SQLite stores (NUL in text, integers past 32 bits), so a 500 only it
+# would cause shows here (a NUL in a body was one).
+pytestmark = pytest.mark.postgres
 
 EXAMPLES = int(os.environ.get("ANDON_FUZZ_EXAMPLES", "6"))
 SECONDS = float(os.environ.get("ANDON_FUZZ_SECONDS", "8"))

@@ -71,7 +71,7 @@ def test_stations_found_stopped_stay_stopped_else_the_first_starts_stopped(tenan
     assert found["S2"] > 200 and found["S1"] <= 0, found
 
 
-# Once, as `make demo` runs it (embedded SQLite): the seeding on Postgres is test_demo_seed's. A timing
+# Once, as `make demo` runs it (embedded SQLite), like test_demo_seed. A timing
 # test: the minute is measured from start-up, on a machine that runs nothing else meanwhile.
 @pytest.mark.backend_independent
 @pytest.mark.timing
