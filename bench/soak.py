@@ -166,10 +166,13 @@ async def _poller(plan: dict[str, Any], http: httpx.AsyncClient, tally: Tally, s
 
 async def _get(http: httpx.AsyncClient, path: str, key: str, tally: Tally) -> httpx.Response:
     """GET, sent again once when the server closed the kept-alive connection just as it was reused (the
-    race every HTTP client with keep-alive has; browsers retry such a GET too). Counted apart."""
+    race every HTTP client with keep-alive has; browsers retry such a GET too). Counted apart. The race
+    shows as a disconnect before any response byte, or as a reset when the request reached a socket the
+    server had already closed (the soak's loaded clients can leave a connection idle past uvicorn's
+    5 s keep-alive)."""
     try:
         return await http.get(path, headers={"X-API-KEY": key})
-    except httpx.RemoteProtocolError:
+    except (httpx.RemoteProtocolError, httpx.ReadError):
         tally.keepalive_retries += 1
         return await http.get(path, headers={"X-API-KEY": key})
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.postgres
 
 SCHEMA: GraphQLSchema = build_schema()._schema
 LONG_SCALAR = st.one_of(st.integers(), st.text(max_size=30))
-EXAMPLES = 30
+EXAMPLES = 15
 LONG = os.environ.get("ANDON_FUZZ_LONG") == "1"
 SECONDS = float(os.environ.get("ANDON_FUZZ_SECONDS", "0"))
 

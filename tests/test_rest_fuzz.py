@@ -2,7 +2,7 @@
 admin key, a read-only key or no credential, is answered 5xx, and every error is the JSON envelope
 `{"isSuccess": false, "error": {"code": ..., "message": ...}}` (docs/reliability.md).
 
-Bounded for `make test`: a few derandomized examples per operation (ANDON_FUZZ_EXAMPLES, default 6,
+Bounded for `make test`: a few derandomized examples per operation (ANDON_FUZZ_EXAMPLES, default 3,
 both valid and invalid data) under a time budget (ANDON_FUZZ_SECONDS, default 8 s per credential).
 `make fuzz FUZZ_SECONDS=600` (ANDON_FUZZ_LONG=1) runs the same test with fresh random rounds until
 the budget is spent.
@@ -29,7 +29,7 @@ from tests.conftest import Tenant
 # would cause shows here (a NUL in a body was one).
 pytestmark = pytest.mark.postgres
 
-EXAMPLES = int(os.environ.get("ANDON_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("ANDON_FUZZ_EXAMPLES", "3"))
 SECONDS = float(os.environ.get("ANDON_FUZZ_SECONDS", "8"))
 # The long run (make fuzz) draws fresh random rounds until its time is up; make test runs one
 # derandomized round, the same examples every time.

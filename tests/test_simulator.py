@@ -141,6 +141,8 @@ def _applied_after(applied: Callable[[], int], moment: float, timeout: float) ->
     return poll(read, bool, timeout=timeout, every=DEMO_POLL_SECONDS)
 
 
+# The simulator's messages, in the SQLite run: MQTT ingestion on both backends is test_mqtt's.
+@pytest.mark.backend_independent
 def test_simulate_over_mqtt_feeds_the_windows(broker: Broker, tmp_path: Path) -> None:
     client_id = f"andon-sim-{uuid.uuid4().hex[:8]}"
     with subprocess_database(tmp_path) as url, forgotten(broker, client_id):
