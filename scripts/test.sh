@@ -23,6 +23,11 @@ set -uo pipefail # no -e: every run must happen even when one fails
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 PYTHON=${PYTHON:-.venv/bin/python}
+# A machine may set PYTHONDONTWRITEBYTECODE: each of the run's Python processes (the pytest runs, the
+# gateways and commands the tests start) would then compile every module again, and pytest rewrite
+# every test module, at each start. Written once into the (gitignored) __pycache__ folders, the
+# bytecode halves a pytest start here.
+unset PYTHONDONTWRITEBYTECODE
 
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
