@@ -19,7 +19,6 @@ import asyncio
 import contextvars
 import json
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -35,7 +34,6 @@ import asyncpg
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-import redis
 from paho.mqtt.enums import CallbackAPIVersion
 from starlette.testclient import TestClient
 from tortoise.backends.asyncpg.client import TransactionWrapper
@@ -48,6 +46,7 @@ from websockets.typing import Subprotocol
 from models.outbox import OutboxMessage
 from tests.gateway_process import Gateway, running_gateway
 from tests.helpers.issues import NO_AUTO_ESCALATION, iso
+from tests.helpers.servers import OwnServer, mosquitto, redis_server
 from tests.helpers.waiting import poll
 from tests.services import free_port, missing
 from tests.smtp_sink import SmtpSink
@@ -70,105 +69,11 @@ ISSUE_CHANGED = "subscription($since: Long) { issueChanged(since: $since) { id r
 # --------------------------------------------------------------------------------------------------
 
 
-def _binary(name: str, *fallbacks: str) -> str:
+def _binary(name: str, *fallbacks: str) -> str:  # initdb is in no PATH: the cluster's version folder
     for candidate in (shutil.which(name), *fallbacks):
         if candidate and Path(candidate).exists():
             return candidate
     missing(f"{name} is not installed: `make test` installs it (scripts/services.sh ensure_packages)")
-
-
-def _wait_port(port: int, up: bool, seconds: float = 10.0) -> None:
-    import socket
-
-    def open_() -> bool:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return True
-        except OSError:
-            return False
-
-    state = poll(open_, lambda o: o == up, timeout=seconds)
-    assert state == up, f"port {port} still {'closed' if up else 'open'} after {seconds} s"
-
-
-class Service:
-    """A server process the test starts, stops and starts again on the same port."""
-
-    name = "service"
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def start(self) -> None:
-        with (self.directory / f"{self.name}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-        _wait_port(self.port, up=True)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
-        _wait_port(self.port, up=False)
-
-
-class Redis(Service):
-    name = "redis"
-
-    def command(self) -> list[str]:
-        return [
-            *(_binary("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
-        ]
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        super().start()
-        client = redis.Redis(port=self.port, socket_timeout=1)
-        try:
-            assert poll(lambda: _ping(client), bool, timeout=10.0), "redis-server does not answer"
-        finally:
-            client.close()
-
-
-def _ping(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
-
-
-class Mosquitto(Service):
-    """With persistence: the gateway's session and its queued QoS 1 messages survive the restart, as
-    they do on a production broker (docs/signals.md)."""
-
-    name = "mosquitto"
-
-    def command(self) -> list[str]:
-        config = self.directory / "mosquitto.conf"
-        config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {self.directory}/\nmax_inflight_messages 1000\nuser root\n"
-        )
-        return [_binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(config)]
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
 
 
 class Postgres:
@@ -243,8 +148,8 @@ class Plant:
     """Everything the tests share: the services and one gateway using all of them."""
 
     postgres: Postgres
-    redis: Redis
-    mosquitto: Mosquitto
+    redis: OwnServer
+    mosquitto: OwnServer
     smtp: Smtp
     gateway: Gateway
     database: str
@@ -260,16 +165,16 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
         postgres.start()
         database = f"{postgres.dsn}/andon"
         asyncio.run(_sql(f"{postgres.dsn}/postgres", "CREATE DATABASE andon"))
-        services = Redis(directory), Mosquitto(directory), Smtp()
+        services = redis_server(directory), mosquitto(directory, persistent=True), Smtp()
         for service in services:
             service.start()
             stack.callback(service.stop)
-        redis_server, mosquitto, smtp = services
+        redis, broker, smtp = services
         env = {
             "ANDON_DATABASE_URL": database,
             "ANDON_SYSTEM_API_KEY": SYSTEM_KEY,
-            "ANDON_REDIS_URL": redis_server.url,
-            "ANDON_MQTT_URL": mosquitto.url,
+            "ANDON_REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+            "ANDON_MQTT_URL": f"mqtt://127.0.0.1:{broker.port}",
             "ANDON_MQTT_CLIENT_ID": f"faults-{uuid.uuid4().hex[:8]}",
             "ANDON_MQTT_FLUSH_SECONDS": "0.1",
             "ANDON_SMTP_URL": smtp.sink.url,
@@ -280,7 +185,7 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
         gateway = stack.enter_context(running_gateway(env, directory))
         http = stack.enter_context(gateway.client())
         assert poll(lambda: _health(http).get("mqtt"), lambda s: s == "ok", timeout=NOTICE_SECONDS) == "ok"
-        yield Plant(postgres, redis_server, mosquitto, smtp, gateway, database, http)
+        yield Plant(postgres, redis, broker, smtp, gateway, database, http)
 
 
 async def _sql(dsn: str, statement: str, *args: Any) -> list[asyncpg.Record]:
@@ -369,7 +274,7 @@ class Signals:
     """Publishes running totals (QoS 1, explicit timestamps) to each signal station every tick, through
     a paho client that reconnects by itself and resends what the broker did not acknowledge."""
 
-    def __init__(self, mosquitto: Mosquitto, account: Account) -> None:
+    def __init__(self, broker: OwnServer, account: Account) -> None:
         self.flow = Flow("signals")
         self.account = account
         self.totals = dict.fromkeys(SIGNAL_STATIONS, 0)
@@ -381,7 +286,7 @@ class Signals:
         self.client.on_publish = lambda *_: self.flow.step()
         connected = threading.Event()
         self.client.on_connect = lambda *_: connected.set()
-        self.client.connect_async("127.0.0.1", mosquitto.port)
+        self.client.connect_async("127.0.0.1", broker.port)
         self.client.loop_start()
         assert connected.wait(5.0), "the publisher did not connect to Mosquitto"
         self._last = datetime.now(UTC)

@@ -32,19 +32,25 @@ class OwnServer:
                 self._argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
         process = self._process
-
-        def listening() -> bool:
-            with socket.socket() as probe:
-                return probe.connect_ex(("127.0.0.1", self.port)) == 0
-
-        if not poll(listening, lambda up: up or process.poll() is not None, timeout=LISTEN_SECONDS):
+        if not poll(self._listening, lambda up: up or process.poll() is not None, timeout=LISTEN_SECONDS):
             pytest.fail(f"{self._argv[0]} did not listen on {self.port}: {self._log.read_text()}")
 
     def stop(self) -> None:
+        """Terminate (killed if it lingers) and wait until the port is closed: an outage has begun."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
-            self._process.wait(LISTEN_SECONDS)
+            try:
+                self._process.wait(LISTEN_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(LISTEN_SECONDS)
         self._process = None
+        if poll(self._listening, lambda up: not up, timeout=LISTEN_SECONDS):
+            pytest.fail(f"port {self.port} still open after stopping {self._argv[0]}")
+
+    def _listening(self) -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
 
 
 def _binary(name: str) -> str:
@@ -65,12 +71,18 @@ def redis_server(directory: Path) -> OwnServer:
     )
 
 
-def mosquitto(directory: Path) -> OwnServer:
-    """A Mosquitto for anonymous clients without persistence (not started yet)."""
+def mosquitto(directory: Path, *, persistent: bool = False) -> OwnServer:
+    """A Mosquitto for anonymous clients (not started yet). `persistent`: sessions and their queued QoS 1
+    messages survive a restart, as on a production broker, and 1,000 messages may be in flight."""
 
     def argv(port: int) -> list[str]:
         config = directory / f"mosquitto-{port}.conf"
-        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n")
+        kept = (
+            f"persistence true\npersistence_location {directory}/\nmax_inflight_messages 1000\n"
+            if persistent
+            else "persistence false\n"
+        )
+        config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{kept}user root\n")
         return [_binary("mosquitto"), "-c", str(config)]
 
     return OwnServer(argv, directory)
