@@ -25,7 +25,6 @@ from gateway.gc_tuning import tune_gc
 from gateway.health import Health
 from gateway.metrics_route import RequestMetrics, metrics_route
 from gateway.settings import Settings
-from models.outbox import OutboxMessage
 from notifications.mailer import build_mailer
 from notifications.scheduler import NotificationSchedule
 from notifications.sender import OutboxSender
@@ -41,6 +40,7 @@ from resolvers.changes import install_publisher
 from resolvers.errors import DomainError, ErrorCode
 from resolvers.ingest_marks import forget_mark
 from resolvers.metrics import INGEST_LAG, OUTBOX_BACKLOG
+from resolvers.outbox_delivery import backlog as outbox_backlog
 from resolvers.outbox_retention import prune_outbox
 from resolvers.read_cache import ReadCache, install_read_cache
 from rest_compat import responses
@@ -109,8 +109,7 @@ async def _collect_gauges(ingest: MqttIngest | None) -> None:
     """The gauges read at scrape time rather than counted as things happen."""
     INGEST_LAG.set(ingest.lag_seconds(time.time()) if ingest is not None else 0.0)
     try:
-        # Unsent and not refused for good: the index on (sent_at, failed_at, …) keeps this cheap.
-        OUTBOX_BACKLOG.set(await OutboxMessage.filter(sent_at__isnull=True, failed_at__isnull=True).count())
+        OUTBOX_BACKLOG.set(await outbox_backlog())
     except Exception as exc:  # the database may be down: the rest of the exposition still helps
         log.warning("outbox backlog not read for /metrics: %s", exc)
 

@@ -81,6 +81,12 @@ async def pending_count(*, kind: str, refs: Sequence[str]) -> int:
     ).count()
 
 
+async def backlog() -> int:
+    """Emails of every account not yet sent nor refused for good (the index on (sent_at, failed_at, …)
+    keeps this cheap)."""
+    return await OutboxMessage.filter(sent_at__isnull=True, failed_at__isnull=True).count()
+
+
 async def stamp_notified(rows: Sequence[OutboxMessage], *, now: datetime) -> None:
     """Set startNotifiedAt / endNotifiedAt / the event's notifiedAt once every email of it was handed over.
 
