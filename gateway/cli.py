@@ -20,6 +20,8 @@ apikey_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 app.add_typer(account_app, name="account")
 app.add_typer(apikey_app, name="apikey")
 
+KEEP_ALIVE_SECONDS = 75
+
 
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.echo(f"andon: {message}", err=True)
@@ -107,6 +109,11 @@ def _serve(settings: Settings) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=8,
+        # Idle keep-alive connections stay open longer than a load balancer's or a client pool's own
+        # idle timeout (60 s for the common ones, 5 s for most HTTP client libraries): the side that
+        # closes an idle connection must be the client's, or a request sent on it just as the server
+        # closes it is lost (uvicorn's 5 s default equals httpx's and aiohttp's pool expiry).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=settings.log_level == "debug",
         lifespan="on",
         ws=GatewayWebSocketProtocol,
