@@ -121,7 +121,7 @@ async def _gateway_round(
 ) -> float:
     from notifications.mailer import SmtpMailer
     from notifications.sender import OutboxSender
-    from resolvers.daily_summary import enqueue_plant_summary
+    from resolvers.analysis.daily_summary import enqueue_plant_summary
 
     url = f"smtp://{LOOPBACK}:{port}"
     before = sink.count

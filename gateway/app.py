@@ -35,14 +35,14 @@ from realtime.mqtt_ingest import MqttIngest, MqttOptions
 from realtime.redis_bus import RedisBus
 from realtime.sockets import LiveSockets
 from realtime.timers import ingest_mark_ticker, leader_ticker, leadership
-from resolvers.authentication import Authenticator, FailureLimiter
-from resolvers.changes import install_publisher
-from resolvers.errors import DomainError, ErrorCode
-from resolvers.ingest_marks import forget_mark
-from resolvers.metrics import INGEST_LAG, OUTBOX_BACKLOG
-from resolvers.outbox_delivery import backlog as outbox_backlog
-from resolvers.outbox_retention import prune_outbox
-from resolvers.read_cache import ReadCache, install_read_cache
+from resolvers.common.changes import install_publisher
+from resolvers.common.errors import DomainError, ErrorCode
+from resolvers.common.metrics import INGEST_LAG, OUTBOX_BACKLOG
+from resolvers.common.read_cache import ReadCache, install_read_cache
+from resolvers.identity.authentication import Authenticator, FailureLimiter
+from resolvers.mail.delivery import backlog as outbox_backlog
+from resolvers.mail.retention import prune_outbox
+from resolvers.signals.watermarks import forget_mark
 from rest_compat import responses
 from rest_compat.endpoint import ENDPOINTS, api_routes
 from schema.app import GatewayGraphQL, build_schema

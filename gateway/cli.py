@@ -249,10 +249,10 @@ def account_create(
 
     from gateway.scripting import database_session
     from models.roles import Role
-    from resolvers.accounts import create_account
-    from resolvers.actor import SYSTEM_ACCOUNT, Actor
-    from resolvers.errors import DomainError
-    from resolvers.inputs import NewAccountIn
+    from resolvers.common.actor import SYSTEM_ACCOUNT, Actor
+    from resolvers.common.bodies import NewAccountIn
+    from resolvers.common.errors import DomainError
+    from resolvers.identity.accounts import create_account
 
     settings = _settings()
     _require(settings, "database")
@@ -284,7 +284,7 @@ def apikey_create(
     from models.identity import User
     from models.roles import USER_ROLES, Role
     from models.tenancy import Account
-    from resolvers.api_keys import issue_api_key
+    from resolvers.identity.api_keys import issue_api_key
 
     if role not in {r.value for r in USER_ROLES}:
         _fail(f"--role must be one of {', '.join(r.value for r in USER_ROLES)}")
@@ -325,7 +325,7 @@ def send_daily_summary(
     from models.timefmt import utc_now
     from notifications.mailer import build_mailer
     from notifications.sender import OutboxSender
-    from resolvers.daily_summary import enqueue_plant_summary
+    from resolvers.analysis.daily_summary import enqueue_plant_summary
 
     try:
         day = Date.fromisoformat(date)

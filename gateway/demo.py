@@ -1,4 +1,4 @@
-"""The demo account `andon demo` creates: the demo plant of resolvers.demo_layout (assembly running around
+"""The demo account `andon demo` creates: the demo plant of resolvers.demo.layout (assembly running around
 the clock, so the demo shows live stops whenever it starts; packing on weekday shifts), the default
 causes and a fresh API key. The week of history is written by POST /api/admin/seedrun/demo."""
 
@@ -7,12 +7,12 @@ from __future__ import annotations
 from models.identity import ApiKey, User
 from models.roles import Role
 from models.tenancy import Account
-from resolvers.accounts import create_account
-from resolvers.actor import SYSTEM_ACCOUNT, Actor
-from resolvers.api_keys import issue_api_key
-from resolvers.demo_layout import demo_layout
-from resolvers.inputs import NewAccountIn
-from resolvers.seed import seed_run
+from resolvers.catalog.defaults import seed_run
+from resolvers.common.actor import SYSTEM_ACCOUNT, Actor
+from resolvers.common.bodies import NewAccountIn
+from resolvers.demo.layout import demo_layout
+from resolvers.identity.accounts import create_account
+from resolvers.identity.api_keys import issue_api_key
 
 DEMO_ACCOUNT = "demo"
 DEMO_DOMAIN = "demo.andon.local"

@@ -1,4 +1,4 @@
-"""GET /metrics (Prometheus text exposition of resolvers.metrics.REGISTRY) and the request counter.
+"""GET /metrics (Prometheus text exposition of resolvers.common.metrics.REGISTRY) and the request counter.
 
 Metrics name no account but show the load and the state of the plant's feeds, so they are not public:
 with ANDON_METRICS_TOKEN set a scraper sends `Authorization: Bearer <token>`; without it only loopback
@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from resolvers.metrics import HTTP_REQUESTS, REGISTRY
+from resolvers.common.metrics import HTTP_REQUESTS, REGISTRY
 
 # The label of every request no route answered (and of the /api catch-all that answers 404 / 405):
 # raw paths would let any client create series without bound.

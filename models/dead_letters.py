@@ -21,7 +21,7 @@ class DeadLetter(Model):
     reason = fields.CharField(max_length=40)
     detail = fields.CharField(max_length=300)
     received_at = fields.DatetimeField()
-    # The payload's first bytes (see resolvers/dead_letters.py) and its whole size.
+    # The payload's first bytes (see resolvers/signals/dead_letters.py) and its whole size.
     payload = fields.BinaryField()
     payload_bytes = fields.IntField()
 

@@ -28,10 +28,10 @@ from models.roles import Role
 from models.tenancy import Account, StationGroup
 from notifications.render import render_parts
 from notifications.summary import summarise
-from resolvers.account_config import config_values
-from resolvers.actor import Actor
-from resolvers.daily_summary import PlantDay, load_plant_day
-from resolvers.issues import CSV_COLUMNS, list_issues
+from resolvers.analysis.daily_summary import PlantDay, load_plant_day
+from resolvers.common.actor import Actor
+from resolvers.identity.account_config import config_values
+from resolvers.issues.listing import CSV_COLUMNS, list_issues
 
 TYPE_LABEL = {"stop": "Stop", "slow": "Slow running"}
 _AUTOMATIC = {

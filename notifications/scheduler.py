@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from resolvers.daily_summary import due_summaries, enqueue_plant_summary
-from resolvers.escalation_repeat import enqueue_due_reminders
+from resolvers.analysis.daily_summary import due_summaries, enqueue_plant_summary
+from resolvers.mail.reminders import enqueue_due_reminders
 
 log = logging.getLogger(__name__)
 _FORGET_AFTER = 10_000

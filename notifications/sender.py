@@ -22,10 +22,10 @@ from models.outbox import OutboxMessage
 from models.timefmt import utc_now
 from notifications.compose import Composer
 from notifications.mailer import Mailer, PermanentRefusal
-from resolvers.changes import Change
-from resolvers.metrics import OUTBOX_FAILURES
-from resolvers.outage import database_unreachable
-from resolvers.outbox_delivery import claim_due, record_failed, record_retry, record_sent, stamp_notified
+from resolvers.common.changes import Change
+from resolvers.common.metrics import OUTBOX_FAILURES
+from resolvers.common.outage import database_unreachable
+from resolvers.mail.delivery import claim_due, record_failed, record_retry, record_sent, stamp_notified
 
 log = logging.getLogger(__name__)
 

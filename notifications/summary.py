@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from models.durations import format_duration
 from models.ranges import TimeRange
-from resolvers.issues import CSV_COLUMNS
+from resolvers.issues.listing import CSV_COLUMNS
 
 TOP_CAUSES = 5
 _COLUMN = {name: index for index, name in enumerate(CSV_COLUMNS)}

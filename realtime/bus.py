@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from resolvers.changes import Change
+from resolvers.common.changes import Change
 
 log = logging.getLogger(__name__)
 

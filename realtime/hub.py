@@ -7,7 +7,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 
-from resolvers.changes import Change
+from resolvers.common.changes import Change
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 from models.timefmt import utc_now
-from resolvers.leases import hold_lease, release_lease
-from resolvers.metrics import LEADER_JOB_LAST_RUN
+from resolvers.common.leases import hold_lease, release_lease
+from resolvers.common.metrics import LEADER_JOB_LAST_RUN
 
 log = logging.getLogger(__name__)
 

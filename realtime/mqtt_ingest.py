@@ -6,7 +6,7 @@ so a crash before the commit loses nothing: the broker delivers the unacknowledg
 aiomqtt does not expose manual acknowledgement; its paho client does (`manual_ack_set`, `ack`).
 
 Each message is isolated: one that fails validation is acknowledged and set aside as a dead letter
-(resolvers/dead_letters.py); a batch that fails as a whole is applied again message by message, and a
+(resolvers/signals/dead_letters.py); a batch that fails as a whole is applied again message by message, and a
 message that fails alone while the database answers is set aside too. Only when the database itself
 does not answer does the batch stay unacknowledged (the broker delivers it again: nothing is lost).
 """
@@ -29,10 +29,10 @@ from models.timefmt import utc_now
 from realtime.mqtt_messages import TOPIC, topic_names, validated
 from realtime.mqtt_reader import BulkReader
 from realtime.station_directory import StationDirectory
-from resolvers.dead_letters import Rejected, database_answers, record_dead_letters
-from resolvers.metrics import INGEST_LAG, MQTT_APPLIED, MQTT_DEAD_LETTERS, MQTT_RECEIVED
-from resolvers.signal_stats import STATS, DropKind, SignalStats
-from resolvers.signals import Signal, apply_signals
+from resolvers.common.metrics import INGEST_LAG, MQTT_APPLIED, MQTT_DEAD_LETTERS, MQTT_RECEIVED
+from resolvers.signals.apply import Signal, apply_signals
+from resolvers.signals.dead_letters import Rejected, database_answers, record_dead_letters
+from resolvers.signals.stats import STATS, DropKind, SignalStats
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class MqttIngest:
 
     def behind_since(self) -> datetime | None:
         """Receipt time of the oldest message received but not yet committed (None: none held).
-        Detection judges no station past it (resolvers/ingest_marks.py)."""
+        Detection judges no station past it (resolvers/signals/watermarks.py)."""
         held = []
         if self._applying_since is not None:
             held.append(self._applying_since)

@@ -9,9 +9,9 @@ import orjson
 from pydantic import ValidationError
 
 from models.timefmt import utc_now
-from resolvers.signal_input import SignalIn, check_moment
-from resolvers.signal_stats import DropKind
-from resolvers.signals import Signal
+from resolvers.signals.apply import Signal
+from resolvers.signals.payload import SignalIn, check_moment
+from resolvers.signals.stats import DropKind
 
 TOPIC = "busroot/v2/+/signals/+"
 _TOPIC_RE = re.compile(r"^busroot/v2/([a-z0-9][a-z0-9-]{0,39})/signals/([a-zA-Z0-9_-]{1,32})$")

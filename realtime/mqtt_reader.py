@@ -3,7 +3,7 @@
 aiomqtt calls paho's `loop_read()` once each time the socket is readable, and paho reads one packet
 per call with three or more `recv` system calls (command byte, length bytes, body). Under load that
 leaves most of the backlog in the kernel and at the broker, where nothing in the gateway can see it:
-the ingestion watermark (resolvers/ingest_marks.py) would call a station silent whose next output is
+the ingestion watermark (resolvers/signals/watermarks.py) would call a station silent whose next output is
 already on its way. This reader takes everything the socket holds at each readiness (up to a cap) into
 a buffer whose oldest bytes' arrival it reports (`buffered_since`, part of the watermark), and lets
 paho parse the packets from it a slice per turn of the event loop; it also spends less CPU per message.

@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from realtime.bus import Consumer, LocalBus
-from resolvers.changes import Change
+from resolvers.common.changes import Change
 
 log = logging.getLogger(__name__)
 

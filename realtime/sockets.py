@@ -8,8 +8,8 @@ import weakref
 from collections import defaultdict
 from typing import Any
 
-from resolvers.authentication import Authenticator
-from resolvers.changes import Change
+from resolvers.common.changes import Change
+from resolvers.identity.authentication import Authenticator
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from models.timefmt import utc_now
 from realtime.leader import Leadership, Schedule
-from resolvers.detection import detect_and_refresh
-from resolvers.escalation import escalate_due_issues
-from resolvers.ingest_marks import judged_until, record_mark
-from resolvers.window_closing import close_windows
+from resolvers.issues.escalation import escalate_due_issues
+from resolvers.signals.detection import detect_and_refresh
+from resolvers.signals.watermarks import judged_until, record_mark
+from resolvers.windows.closing import close_windows
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from resolvers.metrics import FRAMES_SENT
+from resolvers.common.metrics import FRAMES_SENT
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from typing import Literal
 from starlette.requests import HTTPConnection, Request
 
 from models.roles import Role
-from resolvers.actor import SYSTEM_ACCOUNT, Actor
-from resolvers.authentication import Authenticator
+from resolvers.common.actor import SYSTEM_ACCOUNT, Actor
+from resolvers.identity.authentication import Authenticator
 
 ANONYMOUS = Actor(account_id=SYSTEM_ACCOUNT, role=Role.READ_ONLY, via="system")
 

@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from resolvers.actor import Actor
-from resolvers.errors import DomainError, ErrorCode
-from resolvers.outage import database_answer
-from resolvers.validation import validation_error
+from resolvers.common.actor import Actor
+from resolvers.common.errors import DomainError, ErrorCode
+from resolvers.common.outage import database_answer
+from resolvers.common.validation import validation_error
 from rest_compat import responses
 from rest_compat.auth import actor_for
 from rest_compat.params import read_query

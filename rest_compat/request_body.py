@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from resolvers.errors import DomainError, ErrorCode, invalid
+from resolvers.common.errors import DomainError, ErrorCode, invalid
 
 
 def _too_large(limit: int) -> DomainError:

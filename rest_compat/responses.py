@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from resolvers.errors import DomainError, ErrorCode
-from resolvers.issue_views import CLOCK_FIELDS, LiveIssues
-from resolvers.read_cache import SharedList
+from resolvers.common.errors import DomainError, ErrorCode
+from resolvers.common.read_cache import SharedList
+from resolvers.issues.views import CLOCK_FIELDS, LiveIssues
 
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.VALIDATION: 400,

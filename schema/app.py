@@ -24,9 +24,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.unset import UNSET, UnsetType
 
-from resolvers.authentication import Authenticator
-from resolvers.errors import DomainError
-from resolvers.metrics import GRAPHQL_OPERATIONS
+from resolvers.common.errors import DomainError
+from resolvers.common.metrics import GRAPHQL_OPERATIONS
+from resolvers.identity.authentication import Authenticator
 from rest_compat.auth import client_address, presented_credentials
 from schema.context import Context
 from schema.counting import OperationCounter

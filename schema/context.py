@@ -8,8 +8,8 @@ from typing import Any
 
 from strawberry.dataloader import DataLoader
 
-from resolvers.actor import Actor
-from resolvers.errors import DomainError, invalid, unauthorized
+from resolvers.common.actor import Actor
+from resolvers.common.errors import DomainError, invalid, unauthorized
 
 # Close code for a subscriber too slow to keep up (RFC 6455 "try again later").
 SLOW_CONSUMER = 1013

@@ -1,4 +1,4 @@
-"""Counts the GraphQL operations that run, by type and transport (resolvers/metrics.py)."""
+"""Counts the GraphQL operations that run, by type and transport (resolvers/common/metrics.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from strawberry.extensions import SchemaExtension
 
-from resolvers.metrics import GRAPHQL_OPERATIONS
+from resolvers.common.metrics import GRAPHQL_OPERATIONS
 
 
 class OperationCounter(SchemaExtension):

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers import downtime
+from resolvers.analysis import downtime
 from schema.queries import _live
 from schema.scalars import Long
 from schema.types import Range

@@ -13,9 +13,9 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from resolvers.errors import DomainError, ErrorCode
-from resolvers.metrics import GRAPHQL_ERRORS
-from resolvers.outage import database_answer
+from resolvers.common.errors import DomainError, ErrorCode
+from resolvers.common.metrics import GRAPHQL_ERRORS
+from resolvers.common.outage import database_answer
 
 log = logging.getLogger(__name__)
 

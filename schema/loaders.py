@@ -9,9 +9,10 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from resolvers import catalog, causes, issues, plants, stations
-from resolvers.actor import Actor
-from resolvers.causes_tree import cause_tree
+from resolvers.catalog import causes, plants, skus_and_reasons, stations
+from resolvers.catalog.cause_tree import cause_tree
+from resolvers.common.actor import Actor
+from resolvers.issues import listing
 from schema import types
 from schema.context import Context
 
@@ -37,7 +38,9 @@ async def _stations(actor: Actor, codes: list[str]) -> dict[str, types.Station]:
 
 async def _skus(actor: Actor, codes: list[str]) -> dict[str, types.Sku]:
     return {
-        v["code"]: types.Sku.from_view(v) for v in await catalog.list_skus(actor=actor) if v["code"] in codes
+        v["code"]: types.Sku.from_view(v)
+        for v in await skus_and_reasons.list_skus(actor=actor)
+        if v["code"] in codes
     }
 
 
@@ -48,7 +51,7 @@ async def _groups(actor: Actor, codes: list[str]) -> dict[str, types.StationGrou
 
 async def _ongoing(actor: Actor, codes: list[str]) -> dict[str, list[types.Issue]]:
     grouped: dict[str, list[types.Issue]] = defaultdict(list)
-    for view in await issues.list_ongoing_issues(actor=actor, station_codes=codes):
+    for view in await listing.list_ongoing_issues(actor=actor, station_codes=codes):
         grouped[view["stationCode"]].append(types.Issue.from_view(view))
     return grouped
 
@@ -80,7 +83,7 @@ async def cause_children(info: Info, code: str) -> list[types.Cause]:
 
 
 async def cause_breadcrumb(info: Info, code: str) -> list[types.CauseCrumb]:
-    # The same root → cause chain the issue views carry (resolvers.causes_tree).
+    # The same root → cause chain the issue views carry (resolvers.catalog.cause_tree).
     tree = await cause_tree(_ctx(info).caller().account_id)
     node = tree.by_code.get(code)
     return [types.CauseCrumb(**crumb) for crumb in tree.breadcrumb(node.id if node else None)]  # type: ignore[arg-type]

@@ -7,9 +7,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers import causes, issue_events, issues
-from resolvers.inputs import CauseIn, IssueEventIn, IssueIn
-from resolvers.validation import parse
+from resolvers.catalog import causes
+from resolvers.common.bodies import CauseIn, IssueEventIn, IssueIn
+from resolvers.common.validation import parse
+from resolvers.issues import creation, events, listing
 from schema import types
 from schema.queries import _actor
 
@@ -21,10 +22,8 @@ def _given(**values: Any) -> dict[str, Any]:
 
 async def _event(info: Info, issue_id: int, **body: Any) -> types.Issue:
     actor = _actor(info)
-    await issue_events.add_issue_event(
-        actor=actor, issue_id=issue_id, data=parse(IssueEventIn, _given(**body))
-    )
-    [view] = await issues.list_issues(actor=actor, issue_id=issue_id)
+    await events.add_issue_event(actor=actor, issue_id=issue_id, data=parse(IssueEventIn, _given(**body)))
+    [view] = await listing.list_issues(actor=actor, issue_id=issue_id)
     return types.Issue.from_view(view)
 
 
@@ -35,7 +34,7 @@ class IssueMutation:
         self, info: Info, type: str, station_code: str, start_at: str, end_at: str | None = strawberry.UNSET
     ) -> types.Issue:
         data = parse(IssueIn, _given(type=type, stationCode=station_code, startAt=start_at, endAt=end_at))
-        return types.Issue.from_view(await issues.create_issue(actor=_actor(info), data=data))
+        return types.Issue.from_view(await creation.create_issue(actor=_actor(info), data=data))
 
     @strawberry.mutation(description="Add any event; the per-type mutations below are shorthands.")
     async def add_issue_event(

@@ -7,9 +7,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers import preferences as resolvers_preferences
-from resolvers.inputs import PreferenceIn
-from resolvers.validation import parse
+from resolvers.common.bodies import PreferenceIn
+from resolvers.common.validation import parse
+from resolvers.mail import preferences as resolvers_preferences
 from schema.queries import _actor, _live
 
 

@@ -9,8 +9,9 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers import catalog, causes, issues, plants, stations
-from resolvers.errors import invalid
+from resolvers.catalog import causes, plants, skus_and_reasons, stations
+from resolvers.common.errors import invalid
+from resolvers.issues import listing
 from schema import types
 from schema.context import Context
 
@@ -96,7 +97,7 @@ class TenancyQuery:
 
     @strawberry.field
     async def skus(self, info: Info) -> list[types.Sku]:
-        return [types.Sku.from_view(v) for v in await catalog.list_skus(actor=_actor(info))]
+        return [types.Sku.from_view(v) for v in await skus_and_reasons.list_skus(actor=_actor(info))]
 
 
 @strawberry.type
@@ -113,9 +114,9 @@ class IssueQuery:
         first: int = 100,
         after: str | None = None,
     ) -> IssueConnection:
-        if not 1 <= first <= issues.MAX_LIMIT:
-            raise invalid("first", f"must be between 1 and {issues.MAX_LIMIT}")
-        views = await issues.list_issues(
+        if not 1 <= first <= listing.MAX_LIMIT:
+            raise invalid("first", f"must be between 1 and {listing.MAX_LIMIT}")
+        views = await listing.list_issues(
             actor=_live(info),
             station_codes=station_codes or (),
             range_code=range_code,
@@ -133,19 +134,19 @@ class IssueQuery:
 
     @strawberry.field
     async def issue(self, info: Info, id: int) -> types.Issue | None:
-        [view] = await issues.list_issues(actor=_live(info), issue_id=id)
+        [view] = await listing.list_issues(actor=_live(info), issue_id=id)
         return types.Issue.from_view(view)
 
     @strawberry.field
     async def ongoing_issues(self, info: Info, station_codes: list[str]) -> list[types.Issue]:
-        views = await issues.list_ongoing_issues(actor=_live(info), station_codes=station_codes)
+        views = await listing.list_ongoing_issues(actor=_live(info), station_codes=station_codes)
         return [types.Issue.from_view(v) for v in views]
 
     @strawberry.field
     async def unreported_downtime_counts(
         self, info: Info, station_codes: list[str], range_code: str
     ) -> list[types.UnreportedCount]:
-        rows = await issues.count_unreported_downtime(
+        rows = await listing.count_unreported_downtime(
             actor=_live(info), station_codes=station_codes, range_code=range_code
         )
         return [types.UnreportedCount(stationCode=str(r["stationCode"]), count=int(r["count"])) for r in rows]  # type: ignore[call-overload]

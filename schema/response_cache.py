@@ -13,9 +13,9 @@ from functools import lru_cache
 import orjson
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
-from resolvers.actor import Actor
-from resolvers.changes import CHANGE_KINDS
-from resolvers.read_cache import cached
+from resolvers.common.actor import Actor
+from resolvers.common.changes import CHANGE_KINDS
+from resolvers.common.read_cache import cached
 
 ALL_KINDS = frozenset(CHANGE_KINDS)
 

@@ -8,8 +8,8 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from resolvers import signal_api
-from resolvers.station_status import station_statuses
+from resolvers.signals.status import station_statuses
+from resolvers.windows import listing
 from schema.context import Context
 from schema.scalars import Long
 from schema.types import FromView
@@ -49,7 +49,7 @@ class SignalQuery:
     ) -> list[StationWindow]:
         context: Context = info.context
         context.cacheable = False  # windows fill in every second
-        views = await signal_api.list_station_windows(
+        views = await listing.list_station_windows(
             actor=context.caller(),
             station_codes=station_codes or (),
             range_code=range_code,

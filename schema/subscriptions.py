@@ -7,9 +7,11 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from resolvers import issue_feed, issues, stations
-from resolvers.errors import invalid
-from resolvers.station_status import station_statuses
+from resolvers.catalog import stations
+from resolvers.common.errors import invalid
+from resolvers.issues import feed as issue_feed
+from resolvers.issues import listing
+from resolvers.signals.status import station_statuses
 from schema import types
 from schema.context import Context
 from schema.scalars import Long
@@ -79,7 +81,7 @@ class Subscription:
         try:
             sent: tuple[tuple[int, int], ...] | None = None
             while True:
-                views = await issues.list_ongoing_issues(actor=ctx.caller(), station_codes=codes)
+                views = await listing.list_ongoing_issues(actor=ctx.caller(), station_codes=codes)
                 state = tuple((v["id"], v["revision"]) for v in views)
                 if state != sent:
                     sent = state

@@ -21,7 +21,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 from strawberry.types.execution import PreExecutionError
 
 from realtime.writer import SocketWriter
-from resolvers.metrics import SOCKETS_OPEN, SUBSCRIPTIONS_ACTIVE
+from resolvers.common.metrics import SOCKETS_OPEN, SUBSCRIPTIONS_ACTIVE
 from schema.context import SLOW_CONSUMER, Context
 from schema.shared_feeds import Feed, Member, SharedFeeds, replay_context
 

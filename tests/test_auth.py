@@ -139,7 +139,7 @@ def _admin_id(tenant: Tenant) -> int:
 
 
 def test_a_cached_key_costs_no_database_look_up(tenant: Tenant, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import resolvers.authentication as authentication
+    import resolvers.identity.authentication as authentication
 
     key = tenant.key_for("member")  # created first: creating keys clears the cache
     calls: list[str] = []

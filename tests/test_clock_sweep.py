@@ -28,9 +28,9 @@ import pytest
 
 from models.ranges import RangeError, Shift, TimeRange, plant_day, resolve_range, summary_day
 from models.tenancy import Plant
-from resolvers.demo_layout import GROUPS, _schedule, demo_week
-from resolvers.escalation import due_conditions, time_deadlines
-from resolvers.escalation_repeat import due_reminder
+from resolvers.demo.layout import GROUPS, _schedule, demo_week
+from resolvers.issues.escalation import due_conditions, time_deadlines
+from resolvers.mail.reminders import due_reminder
 
 pytestmark = pytest.mark.backend_independent
 

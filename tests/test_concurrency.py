@@ -8,9 +8,9 @@ from starlette.testclient import TestClient
 
 from models.roles import Role
 from models.tenancy import Station
-from resolvers.actor import Actor
-from resolvers.inputs import StationIn
-from resolvers.stations import upsert_station
+from resolvers.catalog.stations import upsert_station
+from resolvers.common.actor import Actor
+from resolvers.common.bodies import StationIn
 from tests.conftest import Tenant
 
 

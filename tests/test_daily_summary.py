@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 from models.outbox import KIND_DAILY_SUMMARY, OutboxMessage
 from models.ranges import TimeRange, plant_day, summary_day
 from notifications.summary import clipped_ms, summarise
-from resolvers.escalation_repeat import due_reminder
-from resolvers.issues import CSV_COLUMNS
+from resolvers.issues.listing import CSV_COLUMNS
+from resolvers.mail.reminders import due_reminder
 from tests.conftest import Tenant
 from tests.helpers.mail import NASTY, WITHIN_SECONDS, user
 from tests.smtp_sink import SmtpSink, html_part, text_part

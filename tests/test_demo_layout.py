@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.roles import Role
-from resolvers.actor import Actor
-from resolvers.demo_layout import GROUPS, _schedule, demo_layout
-from resolvers.demo_seed import STOPPED_AT_END
+from resolvers.common.actor import Actor
+from resolvers.demo.layout import GROUPS, _schedule, demo_layout
+from resolvers.demo.seed import STOPPED_AT_END
 from tests.conftest import Tenant
 
 NOW = datetime(2025, 5, 9, 15, 0, tzinfo=UTC)  # a Friday afternoon
@@ -67,7 +67,7 @@ def test_demo_schedules_feed_the_analysis(tenant: Tenant) -> None:
 @pytest.mark.backend_independent
 def test_some_around_the_clock_assembly_station_is_planned_through_any_stop_tail() -> None:
     """`andon demo` runs assembly around the clock and ends its history with a station stopped for
-    STOPPED_AT_END (resolvers/demo_seed.py): at every minute of a week, some assembly station has no
+    STOPPED_AT_END (resolvers/demo/seed.py): at every minute of a week, some assembly station has no
     break or maintenance in the tail before it (the breaks are staggered with a gap)."""
     zone = ZoneInfo("Europe/London")
     first_day = date(2025, 5, 3)  # the demo week up to Friday 9 May: Saturday to Friday

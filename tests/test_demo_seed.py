@@ -1,4 +1,4 @@
-"""The demo week (POST /api/admin/seedrun/demo, resolvers/demo_seed.py): a week of history through the live
+"""The demo week (POST /api/admin/seedrun/demo, resolvers/demo/seed.py): a week of history through the live
 code paths, idempotent, all of it in `last-7-days`, and the live timers running meanwhile leave it alone."""
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from models.signals import Lease
 from models.tenancy import Station
 from models.timefmt import utc_now
 from models.windows import StationWindow
-from resolvers.actor import Actor
-from resolvers.demo_history import SIGNAL_EVERY
-from resolvers.demo_seed import STOPPED_AT_END, seed_demo
-from resolvers.detection import detect_issues
-from resolvers.escalation import escalate_due_issues
-from resolvers.leases import hold_lease, seeding_accounts, seeding_holder, seeding_lease
-from resolvers.signals import minute_of
-from resolvers.window_closing import close_windows
+from resolvers.common.actor import Actor
+from resolvers.common.leases import hold_lease, seeding_accounts, seeding_holder, seeding_lease
+from resolvers.demo.history import SIGNAL_EVERY
+from resolvers.demo.seed import STOPPED_AT_END, seed_demo
+from resolvers.issues.escalation import escalate_due_issues
+from resolvers.signals.detection import detect_issues
+from resolvers.windows.closing import close_windows
+from resolvers.windows.minutes import minute_of
 from tests.conftest import Tenant
 
-LONGEST_STOP = timedelta(minutes=31)  # resolvers.demo_history: long stops last 5 to 30 minutes
+LONGEST_STOP = timedelta(minutes=31)  # resolvers.demo.history: long stops last 5 to 30 minutes
 SIGNAL_GAP = timedelta(seconds=SIGNAL_EVERY + 5)  # the longest gap between two outputs of the history
 
 

@@ -12,9 +12,9 @@ from models.ranges import TimeRange
 from models.signals import StationState
 from models.tenancy import Station
 from models.windows import StationWindow
-from resolvers.detection import due_issues
-from resolvers.planned import Calendar
-from resolvers.signal_stats import STATS
+from resolvers.catalog.calendar import Calendar
+from resolvers.signals.detection import due_issues
+from resolvers.signals.stats import STATS
 from tests.conftest import Tenant
 from tests.helpers.issues import iso
 from tests.helpers.signals import (

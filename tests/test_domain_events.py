@@ -7,7 +7,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from models.issues import Issue
-from resolvers.changes import Change
+from resolvers.common.changes import Change
 from tests.conftest import Tenant
 from tests.helpers.issues import NO_AUTO_ESCALATION, ago
 

@@ -25,7 +25,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from models.issues import Issue, IssueEvent
-from resolvers.escalation import _raise, due_conditions
+from resolvers.issues.escalation import _raise, due_conditions
 from tests.conftest import Tenant
 from tests.gateway_process import Gateway, running_gateway, running_gateways, subprocess_database
 from tests.helpers.mail_sentinels import SENTINEL_SECONDS, Sentinels

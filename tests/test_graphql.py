@@ -16,11 +16,12 @@ from models.durations import format_duration
 from models.issues import Issue
 from models.roles import Role
 from models.tenancy import Sku, Station
-from resolvers import issue_events, issues
-from resolvers.actor import Actor
-from resolvers.changes import Change, publish
-from resolvers.inputs import IssueEventIn, IssueIn
-from resolvers.validation import parse
+from resolvers.common.actor import Actor
+from resolvers.common.bodies import IssueEventIn, IssueIn
+from resolvers.common.changes import Change, publish
+from resolvers.common.validation import parse
+from resolvers.issues import events as issue_events
+from resolvers.issues import creation
 from tests.conftest import Tenant, new_tenant
 from tests.helpers.graphql import data_of, gql
 from tests.helpers.issues import NO_AUTO_ESCALATION, new_issue
@@ -484,7 +485,7 @@ def _board(client: TestClient, count: int) -> Tenant:
                 "startAt": iso(start),
                 "endAt": iso(start + timedelta(minutes=1 + n % 7)),
             }
-            view = await issues.create_issue(actor=actor, data=parse(IssueIn, body))
+            view = await creation.create_issue(actor=actor, data=parse(IssueIn, body))
             cause = {"type": "cause", "causeCode": causes[n % len(causes)]}
             await issue_events.add_issue_event(
                 actor=actor, issue_id=view["id"], data=parse(IssueEventIn, cause)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from resolvers.metrics import REGISTRY
+from resolvers.common.metrics import REGISTRY
 from tests.conftest import Tenant
 from tests.helpers.graphql import data_of, gql
 from tests.helpers.waiting import poll

@@ -15,7 +15,7 @@ import pytest
 import realtime.mqtt_ingest as mqtt_ingest
 from models.signals import IngestMark
 from realtime.mqtt_ingest import MqttIngest, MqttOptions
-from resolvers.signals import Signal
+from resolvers.signals.apply import Signal
 from tests.conftest import Tenant
 from tests.helpers.issues import iso
 from tests.helpers.signals import add_station, in_app, ongoing, seconds_ago, send_signal, status

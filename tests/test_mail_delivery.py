@@ -22,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from models.outbox import OutboxMessage
-from resolvers.issue_end import end_issue
+from resolvers.issues.ending import end_issue
 from tests.conftest import Tenant
 from tests.gateway_process import (
     andon_env,

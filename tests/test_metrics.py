@@ -1,4 +1,4 @@
-"""The process's metrics as the in-process gateway counts them (resolvers.metrics.REGISTRY): requests by
+"""The process's metrics as the in-process gateway counts them (resolvers.common.metrics.REGISTRY): requests by
 route template, the lease holder's job runs, and /metrics refused to a client that is not loopback.
 
 The exposition itself, its token and the gauges read at scrape time are tests/test_health.py's (a
@@ -11,7 +11,7 @@ import time
 
 from starlette.testclient import TestClient
 
-from resolvers.metrics import REGISTRY
+from resolvers.common.metrics import REGISTRY
 from tests.conftest import Tenant
 from tests.helpers.waiting import poll
 

@@ -26,13 +26,13 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 import realtime.mqtt_ingest as ingest_module
-import resolvers.dead_letters as dead_letters
+import resolvers.signals.dead_letters as dead_letters
 from models.dead_letters import DeadLetter
 from realtime.mqtt_ingest import MqttIngest, MqttOptions
 from realtime.station_directory import MISSES_MAX, StationDirectory
-from resolvers.metrics import REGISTRY
-from resolvers.signal_stats import SignalStats
-from resolvers.signals import Signal
+from resolvers.common.metrics import REGISTRY
+from resolvers.signals.apply import Signal
+from resolvers.signals.stats import SignalStats
 from tests.conftest import Tenant, new_tenant
 from tests.helpers.mqtt import Broker
 from tests.helpers.signals import add_station
@@ -275,7 +275,7 @@ def test_ten_thousand_unknown_codes_keep_bounded_caches_and_few_log_lines(
     directory = StationDirectory()
     clock = [0.0]
     stats = SignalStats(clock=lambda: clock[0])
-    caplog.set_level(logging.WARNING, logger="resolvers.signal_stats")
+    caplog.set_level(logging.WARNING, logger="resolvers.signals.stats")
 
     async def flood() -> None:
         for i in range(10_000):
@@ -293,14 +293,14 @@ def test_ten_thousand_unknown_codes_keep_bounded_caches_and_few_log_lines(
     assert list(directory.accounts[tenant.account_id].ids) == ["S1"]
     assert stats.dropped == {"unknown_station": 8750, "unknown_account": 1250}
     # The first drop at once, then one summary line a minute.
-    lines = [r.getMessage() for r in caplog.records if r.name == "resolvers.signal_stats"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "resolvers.signals.stats"]
     assert len(lines) == 2, lines
     assert lines[1].startswith(
         "dropped 5999 signals in the last minute: unknown_station 5250, unknown_account 749"
     ), lines[1]
     clock[0] += 60
     stats.flush()
-    lines = [r.getMessage() for r in caplog.records if r.name == "resolvers.signal_stats"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "resolvers.signals.stats"]
     assert len(lines) == 3 and lines[2].startswith("dropped 4000 signals in the last minute: "), lines
 
 

@@ -17,8 +17,8 @@ from starlette.testclient import TestClient
 
 from models.issues import IssueEvent
 from models.outbox import OutboxMessage
-from resolvers.escalation_repeat import due_reminder
-from resolvers.issue_end import end_issue
+from resolvers.issues.ending import end_issue
+from resolvers.mail.reminders import due_reminder
 from tests.conftest import Tenant
 from tests.helpers.mail import NASTY, WITHIN_SECONDS, issue_view, layout, start_issue, subjects, user
 from tests.helpers.mail_sentinels import Sentinels

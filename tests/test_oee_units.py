@@ -10,7 +10,7 @@ import pytest
 from models.calendar import intersect, merge, subtract
 from models.oee import buckets, oee_percent, percent
 from models.ranges import Shift, TimeRange
-from resolvers.downtime_figures import Span, _within, _without
+from resolvers.analysis.figures import Span, _within, _without
 
 pytestmark = pytest.mark.backend_independent  # pure: no database
 

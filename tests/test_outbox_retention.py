@@ -19,8 +19,8 @@ from models.outbox import (
     issue_ref,
 )
 from models.tenancy import Plant
-from resolvers.issue_end import end_issue
-from resolvers.outbox_retention import prune_outbox
+from resolvers.issues.ending import end_issue
+from resolvers.mail.retention import prune_outbox
 from tests.conftest import Tenant
 
 KEEP = timedelta(days=90)

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from resolvers.changes import Change
-from resolvers.read_cache import ReadCache
+from resolvers.common.changes import Change
+from resolvers.common.read_cache import ReadCache
 
 pytestmark = pytest.mark.backend_independent  # pure: no database
 

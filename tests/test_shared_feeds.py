@@ -19,8 +19,8 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from realtime.writer import SocketWriter
-from resolvers import changes
-from resolvers.changes import Change
+from resolvers.common import changes
+from resolvers.common.changes import Change
 from schema.shared_feeds import SharedFeeds
 from tests.conftest import Tenant
 from tests.helpers.issues import NO_AUTO_ESCALATION, ago, new_issue

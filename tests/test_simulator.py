@@ -21,7 +21,7 @@ from tests.helpers.waiting import poll
 from tests.services import BACKEND
 
 # The issue's bound: `make demo` shows an ongoing issue within a minute of start-up (the history ends
-# with a station stopped, resolvers/demo_seed.py, and the simulator keeps it stopped).
+# with a station stopped, resolvers/demo/seed.py, and the simulator keeps it stopped).
 DEMO_SECONDS = 60.0
 # The simulator's tick (it sends what is due every 0.5 s) and the request that carries it.
 SEND_MARGIN = 2.0

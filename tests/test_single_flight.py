@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from resolvers.single_flight import SingleFlight
+from resolvers.common.single_flight import SingleFlight
 
 pytestmark = pytest.mark.backend_independent  # pure: no database
 

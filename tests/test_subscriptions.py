@@ -40,7 +40,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
-from resolvers.issue_feed import PAGE
+from resolvers.issues.feed import PAGE
 from tests.conftest import SYSTEM_KEY, Tenant, new_tenant
 from tests.gateway_process import Gateway, running_gateway, running_gateways, subprocess_database
 from tests.helpers.issues import NO_AUTO_ESCALATION, ago, event, new_issue

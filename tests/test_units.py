@@ -10,8 +10,8 @@ from gateway.settings import SettingsError, load_settings
 from models.roles import Role, allows, effective
 from models.secrets import digest, new_access_code, new_api_key
 from models.timefmt import epoch_ms, iso_ms
-from resolvers.authentication import FailureLimiter
-from resolvers.errors import DomainError
+from resolvers.common.errors import DomainError
+from resolvers.identity.authentication import FailureLimiter
 from rest_compat.csv_out import render, safe_cell
 from rest_compat.params import multi
 

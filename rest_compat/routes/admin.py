@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from resolvers import access_codes, account_config, accounts, demo_seed, seed
-from resolvers.inputs import ConfigIn, NewAccountIn
+from resolvers.catalog import defaults
+from resolvers.common.bodies import ConfigIn, NewAccountIn
+from resolvers.demo import seed as demo_seed
+from resolvers.identity import access_codes, account_config, accounts
 from rest_compat.endpoint import Call, endpoint
 
 
@@ -58,7 +60,7 @@ async def delete_access_code(call: Call) -> object:
     envelope="ok",
 )
 async def post_seed_run(call: Call) -> object:
-    await seed.seed_run(actor=call.actor)
+    await defaults.seed_run(actor=call.actor)
     return None
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from resolvers import dead_letters
+from resolvers.signals import dead_letters
 from rest_compat.endpoint import Call, endpoint
 from rest_compat.routes.queries import Query
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from resolvers import api_keys, users
-from resolvers.inputs import ApiKeyIn, UserIn
+from resolvers.common.bodies import ApiKeyIn, UserIn
+from resolvers.identity import api_keys, users
 from rest_compat.endpoint import Call, endpoint
 
 

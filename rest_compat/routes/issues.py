@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 from starlette.responses import Response
 
-from resolvers import causes, downtime, issue_events, issues
-from resolvers.inputs import CauseCode, CauseIn, Code, IssueEventIn, IssueIn
+from resolvers.analysis import downtime
+from resolvers.catalog import causes
+from resolvers.common.bodies import CauseCode, CauseIn, Code, IssueEventIn, IssueIn
+from resolvers.issues import creation, events, listing
 from rest_compat.csv_out import csv_response
 from rest_compat.endpoint import Call, endpoint
 from rest_compat.responses import results
@@ -23,7 +25,7 @@ class IssueQuery(Query):
     rangecode: RangeCode | None = None
     plantcode: Code | None = None
     id: Annotated[int, Field(ge=1, lt=2**31)] | None = None
-    limit: Annotated[int, Field(ge=1, le=issues.MAX_LIMIT)] = 100
+    limit: Annotated[int, Field(ge=1, le=listing.MAX_LIMIT)] = 100
 
 
 class IssueCsvQuery(Query):
@@ -54,7 +56,7 @@ class CauseQuery(Query):
 )
 async def get_issues(call: Call) -> object:
     q = call.query
-    return await issues.list_issues(
+    return await listing.list_issues(
         actor=call.actor,
         station_codes=q.stationcodes,
         range_code=q.rangecode,
@@ -66,7 +68,7 @@ async def get_issues(call: Call) -> object:
 
 @endpoint("POST", "/api/issue", "Create an issue by hand", tag="Issue", body=IssueIn)
 async def post_issue(call: Call) -> object:
-    return [await issues.create_issue(actor=call.actor, data=call.body)]
+    return [await creation.create_issue(actor=call.actor, data=call.body)]
 
 
 @endpoint(
@@ -80,15 +82,15 @@ async def post_issue(call: Call) -> object:
 )
 async def get_issue_csv(call: Call) -> Response:
     q = call.query
-    rows = await issues.issue_csv_rows(
+    rows = await listing.issue_csv_rows(
         actor=call.actor, plant_code=q.plantcode, range_code=q.rangecode, station_codes=q.stationcodes
     )
-    return csv_response("issues.csv", issues.CSV_COLUMNS, rows)
+    return csv_response("listing.csv", listing.CSV_COLUMNS, rows)
 
 
 @endpoint("GET", "/api/issue/ongoing", "Ongoing issues of the stations", tag="Issue", query=OngoingQuery)
 async def get_ongoing(call: Call) -> object:
-    return await issues.list_ongoing_issues(actor=call.actor, station_codes=call.query.stationcodes)
+    return await listing.list_ongoing_issues(actor=call.actor, station_codes=call.query.stationcodes)
 
 
 @endpoint(
@@ -100,7 +102,7 @@ async def get_ongoing(call: Call) -> object:
 )
 async def get_unreported(call: Call) -> object:
     q = call.query
-    return await issues.count_unreported_downtime(
+    return await listing.count_unreported_downtime(
         actor=call.actor, station_codes=q.stationcodes, range_code=q.rangecode
     )
 
@@ -137,7 +139,7 @@ async def delete_cause(call: Call) -> object:
     "POST", "/api/issue/{id}/event", "Add an event to an issue", tag="Issue", body=IssueEventIn, envelope="ok"
 )
 async def post_issue_event(call: Call) -> object:
-    await issue_events.add_issue_event(actor=call.actor, issue_id=call.path_int("id"), data=call.body)
+    await events.add_issue_event(actor=call.actor, issue_id=call.path_int("id"), data=call.body)
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from resolvers.signal_stats import STATS
+from resolvers.signals.stats import STATS
 from rest_compat.endpoint import ENDPOINTS, Call, endpoint
 from rest_compat.openapi import build_openapi
 from rest_compat.responses import JSON

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from resolvers import plants
-from resolvers.inputs import PlantIn, StationGroupIn
+from resolvers.catalog import plants
+from resolvers.common.bodies import PlantIn, StationGroupIn
 from rest_compat.endpoint import Call, endpoint
 from rest_compat.routes.queries import PlantFilter
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
-from resolvers import preferences
-from resolvers.inputs import PreferenceIn
+from resolvers.common.bodies import PreferenceIn
+from resolvers.mail import preferences
 from rest_compat.endpoint import Call, endpoint
 
 PREFERENCE_LIST = TypeAdapter(Annotated[list[PreferenceIn], Field(max_length=500)])

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from resolvers.inputs import Code
+from resolvers.common.bodies import Code
 
 
 class Query(BaseModel):

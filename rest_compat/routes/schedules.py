@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from resolvers import schedules
-from resolvers.inputs import Code, ScheduleIn
+from resolvers.catalog import schedules
+from resolvers.common.bodies import Code, ScheduleIn
 from rest_compat.endpoint import Call, endpoint
 from rest_compat.routes.issues import RangeCode, StationCodes
 from rest_compat.routes.queries import Query

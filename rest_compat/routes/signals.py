@@ -8,10 +8,11 @@ import orjson
 from pydantic import Field, StringConstraints, TypeAdapter
 
 from models.roles import Role
-from resolvers import signal_api
-from resolvers.errors import invalid
-from resolvers.inputs import Code
-from resolvers.signal_input import HttpSignalIn
+from resolvers.common.bodies import Code
+from resolvers.common.errors import invalid
+from resolvers.signals import receive
+from resolvers.signals.payload import HttpSignalIn
+from resolvers.windows import listing
 from rest_compat.endpoint import Call, endpoint
 from rest_compat.request_body import read_body
 from rest_compat.routes.queries import Query
@@ -19,7 +20,7 @@ from rest_compat.routes.queries import Query
 # The body as the handler reads it (one object or an array, each item validated on its own so the
 # error names the item): for the OpenAPI document, so clients and fuzzers can send one.
 SIGNAL_BODY: TypeAdapter[object] = TypeAdapter(
-    HttpSignalIn | Annotated[list[HttpSignalIn], Field(min_length=1, max_length=signal_api.MAX_SIGNALS)]
+    HttpSignalIn | Annotated[list[HttpSignalIn], Field(min_length=1, max_length=receive.MAX_SIGNALS)]
 )
 
 
@@ -49,7 +50,7 @@ async def post_signal(call: Call) -> object:
         payload = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise invalid(None, f"the body is not valid JSON ({exc})") from None
-    return await signal_api.receive_signals(actor=call.actor, payload=payload)
+    return await receive.receive_signals(actor=call.actor, payload=payload)
 
 
 @endpoint(
@@ -61,6 +62,6 @@ async def post_signal(call: Call) -> object:
 )
 async def get_station_windows(call: Call) -> object:
     q = call.query
-    return await signal_api.list_station_windows(
+    return await listing.list_station_windows(
         actor=call.actor, station_codes=q.stationcodes, range_code=q.rangecode, plant_code=q.plantcode
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from resolvers import stations
-from resolvers.inputs import StationIn
+from resolvers.catalog import stations
+from resolvers.common.bodies import StationIn
 from rest_compat.endpoint import Call, endpoint
 from rest_compat.routes.queries import StationFilter
 

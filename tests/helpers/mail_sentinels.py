@@ -33,7 +33,7 @@ from starlette.testclient import TestClient
 
 from models.issues import IssueEvent
 from models.outbox import OutboxMessage
-from resolvers.issue_end import end_issue
+from resolvers.issues.ending import end_issue
 from tests.conftest import Tenant, new_tenant
 from tests.helpers.issues import iso
 from tests.helpers.mail import issue_view, user

@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 from models.signals import Lease
 from models.tenancy import Station
 from models.timefmt import utc_now
-from resolvers.detection import detect_issues
-from resolvers.leases import hold_lease, seeding_holder, seeding_lease
-from resolvers.window_closing import close_windows
+from resolvers.common.leases import hold_lease, seeding_holder, seeding_lease
+from resolvers.signals.detection import detect_issues
+from resolvers.windows.closing import close_windows
 from tests.conftest import Tenant
 
 T = TypeVar("T")

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from resolvers.changes import Change, ChangeKind, publish
+from resolvers.common.changes import Change, ChangeKind, publish
 from tests.conftest import Tenant
 from tests.helpers.graphql import data_of, gql
 
