@@ -20,8 +20,8 @@ from resolvers.common.actor import Actor
 from resolvers.common.bodies import IssueEventIn, IssueIn
 from resolvers.common.changes import Change, publish
 from resolvers.common.validation import parse
-from resolvers.issues import events as issue_events
 from resolvers.issues import creation
+from resolvers.issues import events as issue_events
 from tests.conftest import Tenant, new_tenant
 from tests.helpers.graphql import data_of, gql
 from tests.helpers.issues import NO_AUTO_ESCALATION, new_issue
