@@ -4,4 +4,4 @@ One package per domain, imported one way only (each may import those before it, 
 
     common → identity → catalog → mail → windows → issues → signals → analysis → demo
 
-`tests/test_import_layers.py` checks the order and that there is no import cycle anywhere."""
+`tests/test_import_layers.py` checks the order."""
